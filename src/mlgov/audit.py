@@ -1,0 +1,263 @@
+"""One audit run: targets -> collectors -> snapshot -> policy engine -> result.
+
+Used by `mlgov audit`, by `mlgov serve` and by the benchmarks. It never prints; it returns an
+`AuditResult` whose `status` the CLI maps to an exit code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from mlgov import snapshot as snapshot_io
+from mlgov.catalogue import Catalogue, load_catalogue
+from mlgov.config import Config
+from mlgov.context import AuditContext
+from mlgov.engine import Evaluation, PolicySettings, evaluate, validate_settings
+from mlgov.inventory import (
+    AmlWorkspace,
+    AmlWorkspaceRef,
+    ContainerRegistry,
+    DatabricksWorkspace,
+    RoleAssignment,
+    ScopeStatus,
+    SubscriptionInfo,
+)
+from mlgov.prices import PriceBook, load_prices
+from mlgov.progress import NullProgress, ProgressListener
+from mlgov.snapshot import Snapshot
+from mlgov.targets import AmlTarget, DatabricksTarget, Target, in_shard, select_targets
+
+RunStatus = Literal["success", "partial", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOptions:
+    """What to audit and how, from the command line or the service."""
+
+    targets: Sequence[str] = ()
+    policies: Sequence[str] | None = None
+    shard: tuple[int, int] | None = None
+    from_snapshot: Path | None = None
+    save_snapshot: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditResult:
+    """The outcome of one run."""
+
+    snapshot: Snapshot
+    evaluation: Evaluation
+    status: RunStatus
+    started_at: datetime
+    duration_seconds: float
+    api_calls: dict[str, int] = field(default_factory=dict)
+    prices: PriceBook | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """What ARM discovery found: subscriptions, targets, every visible AML workspace."""
+
+    subscriptions: tuple[SubscriptionInfo, ...] = ()
+    targets: tuple[Target, ...] = ()
+    known_aml_workspaces: tuple[AmlWorkspaceRef, ...] = ()
+    complete_subscriptions: tuple[str, ...] = ()
+    scopes: tuple[ScopeStatus, ...] = ()
+
+
+def configured_targets(config: Config) -> list[Target]:
+    """Databricks workspaces named by host in the config."""
+    return [
+        DatabricksTarget(
+            host=w.host,
+            name=w.display_name,
+            auth=w.auth,
+            arm_id=w.resource_id,
+        )
+        for w in config.databricks.workspaces
+    ]
+
+
+def policy_settings(config: Config) -> PolicySettings:
+    """The engine's view of the `policies:` section."""
+    p = config.policies
+    return PolicySettings(
+        disabled=frozenset(x.upper() for x in p.disabled),
+        parameters={k.upper(): v for k, v in p.parameters.items()},
+        severities={k.upper(): v for k, v in p.severity.items()},
+    )
+
+
+def load_policy_catalogue(config: Config | None) -> Catalogue:
+    """The shipped catalogue, or the config's policy directory."""
+    directory = Path(config.policies.directory) if config and config.policies.directory else None
+    return load_catalogue(directory)
+
+
+def price_book(config: Config | None) -> PriceBook:
+    """Prices as the config asks (file, region, currency)."""
+    if config is None:
+        return load_prices()
+    p = config.prices
+    return load_prices(Path(p.file) if p.file else None, region=p.region, currency=p.currency)
+
+
+def collect(
+    ctx: AuditContext,
+    options: AuditOptions,
+    *,
+    progress: ProgressListener | None = None,
+    discover: Callable[[AuditContext], Discovery] | None = None,
+) -> Snapshot:
+    """Discover targets, read every one of them, and assemble the snapshot."""
+    listener = progress or NullProgress()
+    taken_at = datetime.now(UTC).replace(microsecond=0)
+    discovery = Discovery()
+    if ctx.config.azure is not None:
+        discovery = (discover or _arm_discover)(ctx)
+    targets = _dedupe([*configured_targets(ctx.config), *discovery.targets])
+    targets = select_targets(targets, options.targets)
+    if options.shard:
+        index, count = options.shard
+        targets = [t for t in targets if in_shard(t.key, index, count)]
+
+    databricks: list[DatabricksWorkspace] = []
+    aml: list[AmlWorkspace] = []
+    scopes: list[ScopeStatus] = list(discovery.scopes)
+
+    def run(target: Target) -> tuple[DatabricksWorkspace | AmlWorkspace, list[ScopeStatus]]:
+        listener.scope_started(target.resource_id, target.name)
+        if isinstance(target, DatabricksTarget):
+            from mlgov.collectors.databricks import collect_workspace as collect_dbx  # noqa: PLC0415
+
+            result: tuple[DatabricksWorkspace | AmlWorkspace, list[ScopeStatus]] = collect_dbx(
+                ctx, target, listener
+            )
+        else:
+            from mlgov.collectors.aml import collect_workspace as collect_aml  # noqa: PLC0415
+
+            result = collect_aml(ctx, target, listener)
+        listener.scope_finished(target.resource_id, all(s.ok for s in result[1]))
+        return result
+
+    workers = max(1, min(ctx.config.collection.concurrency.scopes, len(targets)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlgov-scope") as pool:
+        for record, statuses in pool.map(run, targets):
+            scopes.extend(statuses)
+            if isinstance(record, DatabricksWorkspace):
+                databricks.append(record)
+            else:
+                aml.append(record)
+
+    registries: list[ContainerRegistry] = []
+    assignments: list[RoleAssignment] = []
+    if aml:
+        from mlgov.collectors.acr import collect_registries  # noqa: PLC0415
+
+        regs, reg_scopes = collect_registries(ctx, aml)
+        registries.extend(regs)
+        scopes.extend(reg_scopes)
+    arm_ids = [w.resource_id for w in aml] + [w.arm_id for w in databricks if w.arm_id]
+    if arm_ids and ctx.config.azure is not None:
+        from mlgov.collectors.rbac import collect_role_assignments  # noqa: PLC0415
+
+        ras, ra_scopes = collect_role_assignments(ctx, arm_ids)
+        assignments.extend(ras)
+        scopes.extend(ra_scopes)
+
+    return Snapshot(
+        taken_at=taken_at,
+        scopes=tuple(scopes),
+        subscriptions=discovery.subscriptions,
+        databricks=tuple(sorted(databricks, key=lambda w: w.resource_id)),
+        aml=tuple(sorted(aml, key=lambda w: w.resource_id.lower())),
+        registries=tuple(registries),
+        role_assignments=tuple(assignments),
+        known_aml_workspaces=discovery.known_aml_workspaces,
+        complete_subscriptions=discovery.complete_subscriptions,
+    )
+
+
+def run_audit(
+    config: Config | None,
+    options: AuditOptions,
+    *,
+    context: AuditContext | None = None,
+    progress: ProgressListener | None = None,
+    catalogue: Catalogue | None = None,
+) -> AuditResult:
+    """Collect (or load a snapshot), evaluate the policies, and say how complete the run was.
+
+    With `options.from_snapshot` no credential is needed and `config` may be None.
+    """
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    catalogue = catalogue or load_policy_catalogue(config)
+    settings = policy_settings(config) if config else PolicySettings()
+    validate_settings(catalogue, settings)
+    prices = price_book(config)
+    api_calls: dict[str, int] = {}
+    if options.from_snapshot is not None:
+        snap = snapshot_io.load(options.from_snapshot)
+    else:
+        if config is None:
+            raise ValueError("a config is needed to collect")
+        ctx = context or AuditContext(config)
+        try:
+            snap = collect(ctx, options, progress=progress)
+        finally:
+            api_calls = {name: lim.calls for name, lim in ctx.limiters.items()}
+            if context is None:
+                ctx.close()
+    if options.save_snapshot is not None:
+        snapshot_io.save(snap, options.save_snapshot)
+    evaluation = evaluate(snap, catalogue, prices, settings, only=options.policies)
+    status: RunStatus = "partial" if snap.failed_scopes else "success"
+    if not snap.databricks and not snap.aml and snap.failed_scopes:
+        status = "error"
+    return AuditResult(
+        snapshot=snap,
+        evaluation=evaluation,
+        status=status,
+        started_at=started,
+        duration_seconds=time.perf_counter() - t0,
+        api_calls=api_calls,
+        prices=prices,
+    )
+
+
+def _arm_discover(ctx: AuditContext) -> Discovery:
+    from mlgov.collectors.arm import discover  # noqa: PLC0415
+
+    return discover(ctx)
+
+
+def _dedupe(targets: list[Target]) -> list[Target]:
+    seen: dict[str, Target] = {}
+    for t in targets:
+        # An explicit workspace wins over the same workspace found through ARM, but keeps
+        # what discovery knows about it (ARM id, region, tier).
+        if t.key in seen:
+            first = seen[t.key]
+            if isinstance(first, DatabricksTarget) and isinstance(t, DatabricksTarget):
+                seen[t.key] = DatabricksTarget(
+                    host=first.host,
+                    name=first.name,
+                    auth=first.auth,
+                    arm_id=first.arm_id or t.arm_id,
+                    location=first.location or t.location,
+                    pricing_tier=first.pricing_tier or t.pricing_tier,
+                    subscription_id=first.subscription_id or t.subscription_id,
+                )
+            continue
+        seen[t.key] = t
+    return list(seen.values())
+
+
+__all__ = ["AmlTarget", "AuditOptions", "AuditResult", "Discovery", "collect", "run_audit"]

@@ -1,0 +1,378 @@
+"""The configuration file: versioned YAML with `${env:NAME}` interpolation, validated on load.
+
+Errors name the file, the field and what to do. Values that are secrets (tokens, client
+secrets, webhook URLs) are held as `SecretStr`, so they never show in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from mlgov.errors import ConfigError
+
+CONFIG_VERSION = 1
+_ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+_GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- Azure --------------------------------------------------------------------------------
+
+
+class CustomCloud(_Section):
+    """A cloud that is not one of Azure's named ones (Azure Stack Hub, an emulator...)."""
+
+    name: str = "CustomCloud"
+    arm_endpoint: Annotated[str, Field(pattern=r"^https://")]
+    authority_host: Annotated[str, Field(pattern=r"^https://")]
+    token_scope: str | None = None
+    """Defaults to `<arm_endpoint>/.default`."""
+
+
+class AzureAuth(_Section):
+    """Which azure-identity credential to use."""
+
+    method: Literal["default", "cli", "managed_identity", "workload_identity", "service_principal"] = (
+        "default"
+    )
+    client_id: str | None = None
+    """User-assigned managed identity client id, or the app id for workload identity."""
+    tenant_id: str | None = None
+
+
+class AzureFilters(_Section):
+    """Narrow discovery. Every list is an allow-list; empty means everything."""
+
+    resource_groups: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    names: list[str] = Field(default_factory=list)
+    """Glob patterns on workspace names."""
+
+
+class AzureConfig(_Section):
+    """Discovery of AML and Databricks workspaces through Azure Resource Manager."""
+
+    cloud: Literal["AzureCloud", "AzureChinaCloud", "AzureUSGovernment", "custom"] = "AzureCloud"
+    custom_cloud: CustomCloud | None = None
+    auth: AzureAuth = Field(default_factory=AzureAuth)
+    subscriptions: list[Annotated[str, Field(pattern=_GUID)]] | None = None
+    """Subscriptions to audit; omitted means every subscription the credential can see."""
+    filters: AzureFilters = Field(default_factory=AzureFilters)
+    discover_aml: bool = True
+    discover_databricks: bool = True
+
+    @model_validator(mode="after")
+    def _custom_cloud_given(self) -> AzureConfig:
+        if self.cloud == "custom" and self.custom_cloud is None:
+            raise ValueError("cloud is 'custom' but custom_cloud (arm_endpoint, authority_host) is missing")
+        return self
+
+
+# --- Databricks -----------------------------------------------------------------------------
+
+
+class DatabricksAuth(_Section):
+    """How to authenticate to a workspace named by host: any databricks-sdk method.
+
+    `type`: `pat` (token), `oauth-m2m` (client_id, client_secret), `azure-cli`,
+    `azure-client-secret` (azure_client_id, azure_client_secret, azure_tenant_id),
+    `entra` (the same azure-identity credential as the Azure side), or `default`
+    (databricks-sdk's own chain: environment variables, ~/.databrickscfg...).
+    """
+
+    type: Literal["pat", "oauth-m2m", "azure-cli", "azure-client-secret", "entra", "default"] = "default"
+    token: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    azure_client_id: str | None = None
+    azure_client_secret: SecretStr | None = None
+    azure_tenant_id: str | None = None
+    profile: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> DatabricksAuth:
+        need = {
+            "pat": ["token"],
+            "oauth-m2m": ["client_id", "client_secret"],
+            "azure-client-secret": ["azure_client_id", "azure_client_secret", "azure_tenant_id"],
+        }.get(self.type, [])
+        missing = [name for name in need if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"auth type {self.type!r} needs {', '.join(missing)}")
+        return self
+
+
+class DatabricksWorkspaceConfig(_Section):
+    """A Databricks workspace named by its host."""
+
+    host: str
+    name: str | None = None
+    auth: DatabricksAuth = Field(default_factory=DatabricksAuth)
+    resource_id: str | None = None
+    """Its ARM id, if known: lets IAM-001 read its role assignments."""
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value:
+            raise ValueError("host is empty")
+        if "://" not in value:
+            value = "https://" + value
+        if not re.match(r"^https?://[A-Za-z0-9.\-]+(:\d+)?$", value):
+            raise ValueError(f"{value!r} is not a workspace URL like https://adb-123.4.azuredatabricks.net")
+        return value
+
+    @property
+    def display_name(self) -> str:
+        """The configured name, else the host without scheme."""
+        return self.name or self.host.split("://", 1)[1]
+
+
+class DatabricksConfig(_Section):
+    """Databricks workspaces to audit in addition to those found through ARM."""
+
+    workspaces: list[DatabricksWorkspaceConfig] = Field(default_factory=list)
+
+
+# --- Collection -----------------------------------------------------------------------------
+
+
+class Concurrency(_Section):
+    """How many requests may be in flight at once, per API family and across scopes."""
+
+    scopes: int = Field(default=8, ge=1, le=64)
+    arm: int = Field(default=8, ge=1, le=64)
+    databricks: int = Field(default=8, ge=1, le=64)
+    mlflow_search: int = Field(default=2, ge=1, le=16)
+
+
+class RateLimits(_Section):
+    """Client-side request rates (per second, per workspace or per subscription)."""
+
+    arm_per_second: float = Field(default=20.0, gt=0)
+    databricks_per_second: float = Field(default=25.0, gt=0)
+    mlflow_search_per_second: float = Field(default=5.0, gt=0)
+
+
+class CollectionConfig(_Section):
+    """Bounds of collection."""
+
+    runs_window_days: int = Field(default=30, ge=1, le=60)
+    """Job runs are read over this window (for CMP-001's cost)."""
+    timeout_seconds: int = Field(default=1800, ge=30)
+    """Overall deadline of the collection; scopes not done by then become AUD-001."""
+    request_timeout_seconds: int = Field(default=60, ge=5, le=600)
+    retry_timeout_seconds: int = Field(default=300, ge=5)
+    concurrency: Concurrency = Field(default_factory=Concurrency)
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+
+
+# --- Policies, prices -----------------------------------------------------------------------
+
+
+class PoliciesConfig(_Section):
+    """Per-policy settings."""
+
+    disabled: list[str] = Field(default_factory=list)
+    parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    severity: dict[str, str] = Field(default_factory=dict)
+    directory: str | None = None
+    """Another directory of policy files (the shipped ones by default)."""
+
+
+class PricesConfig(_Section):
+    """Which prices to use for cost estimates."""
+
+    file: str | None = None
+    region: str | None = None
+    currency: str | None = None
+    databricks_tier: Literal["premium", "standard"] | None = None
+
+
+class StateConfig(_Section):
+    """Where the state store lives."""
+
+    path: str = "mlgov-state.db"
+
+
+class WaiversConfig(_Section):
+    """The waivers file and the longest a waiver may last."""
+
+    file: str | None = None
+    max_days: int = Field(default=180, ge=1, le=3650)
+
+
+class Destination(_Section):
+    """Where notifications go (Teams Workflows, Standard Webhooks, Slack-compatible)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    type: Literal["teams", "webhook", "slack"]
+    url: SecretStr
+    secret: SecretStr | None = None
+    """`whsec_...` signing secret for `webhook` destinations."""
+    min_severity: Literal["critical", "high", "medium", "low", "info"] = "low"
+    policies: list[str] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list)
+    events: list[Literal["new", "reopened", "resolved", "waiver_expired", "waiver_expiring"]] = Field(
+        default_factory=lambda: ["new", "reopened", "resolved", "waiver_expired", "waiver_expiring"]
+    )
+    reminder_days: int = Field(default=7, ge=0, le=90)
+    """Send a digest of what is still open every N days; 0 turns reminders off."""
+    body: Literal["standard", "slack"] = "standard"
+
+
+class NotificationsConfig(_Section):
+    """Destinations and delivery settings."""
+
+    destinations: list[Destination] = Field(default_factory=list)
+    report_url: str | None = None
+    """A link to the full report, put on Teams cards when they are cut short."""
+    deadline_seconds: int = Field(default=120, ge=5)
+
+
+class ServeConfig(_Section):
+    """The scheduled service (`mlgov serve`)."""
+
+    cron: str = "0 6 * * 1-5"
+    timezone: str = "UTC"
+    run_at_start: bool = False
+    misfire_grace_seconds: int = Field(default=3600, ge=1)
+    host: str = "0.0.0.0"  # noqa: S104 - the service is meant to be probed from its pod network
+    port: int = Field(default=9464, ge=0, le=65535)
+    heartbeat_file: str | None = None
+    notify: bool = True
+
+
+class LoggingConfig(_Section):
+    """Log format and level."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+# --- Root -----------------------------------------------------------------------------------
+
+
+class Config(_Section):
+    """The whole configuration file."""
+
+    version: int
+    azure: AzureConfig | None = None
+    databricks: DatabricksConfig = Field(default_factory=DatabricksConfig)
+    collection: CollectionConfig = Field(default_factory=CollectionConfig)
+    policies: PoliciesConfig = Field(default_factory=PoliciesConfig)
+    prices: PricesConfig = Field(default_factory=PricesConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
+    waivers: WaiversConfig = Field(default_factory=WaiversConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: int) -> int:
+        if value != CONFIG_VERSION:
+            raise ValueError(f"version {value} is not supported (this mlgov reads version {CONFIG_VERSION})")
+        return value
+
+    @model_validator(mode="after")
+    def _has_targets(self) -> Config:
+        if self.azure is None and not self.databricks.workspaces:
+            raise ValueError(
+                "nothing to audit: give an `azure:` section (discovery) or `databricks.workspaces`"
+            )
+        return self
+
+
+def interpolate(value: Any, *, path: str = "", source: str = "config") -> Any:
+    """Replace `${env:NAME}` in every string of a parsed YAML tree; a missing variable is an error."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, path=f"{path}.{k}" if path else str(k), source=source) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, path=f"{path}[{i}]", source=source) for i, v in enumerate(value)]
+    if isinstance(value, str):
+
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(
+                    f"{source}: {path}: environment variable {name} is not set",
+                    hint=f"Export {name} before running mlgov, or put the value in the file.",
+                )
+            return os.environ[name]
+
+        return _ENV_REF.sub(sub, value)
+    return value
+
+
+def parse_config(raw: Any, *, source: str = "config") -> Config:
+    """Validate an already parsed YAML tree (after interpolation)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{source}: the config must be a YAML mapping, got {type(raw).__name__}",
+            hint="Start from deploy/config.example.yaml.",
+        )
+    if "version" not in raw:
+        raise ConfigError(
+            f"{source}: version: missing required field",
+            hint=f"Add `version: {CONFIG_VERSION}` at the top of the file.",
+        )
+    data = interpolate(raw, source=source)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe(err) for err in exc.errors()]
+        raise ConfigError(
+            f"{source}: " + "; ".join(lines),
+            hint="Fix the field(s) named above; `mlgov validate --config FILE` checks a file without auditing.",
+        ) from exc
+
+
+def load_config(path: Path | str) -> Config:
+    """Read, interpolate and validate a config file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"{p}: no such config file",
+            hint="Pass --config FILE, or try `mlgov audit --demo` to see mlgov on a sample tenant.",
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config ({exc.strerror})") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{p}: not valid YAML{where}: {problem}") from exc
+    return parse_config(raw, source=str(p))
+
+
+def _describe(error: Any) -> str:
+    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.get("loc", ())).lstrip(".")
+    msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if error.get("type") == "extra_forbidden":
+        msg = "unknown field (check its spelling and indentation)"
+    elif error.get("type") == "missing":
+        msg = "missing required field"
+    return f"{loc or '(top level)'}: {msg}"

@@ -1,0 +1,278 @@
+"""The audit context: builds every credential and client, lazily, and is replaceable in tests.
+
+Collectors ask the context for clients; they never construct one themselves. Tests give the
+context a static credential and SDK overrides (a fake clock for retries) instead of patching
+SDK modules. Heavy SDKs (azure-ai-ml, databricks-sdk) are imported only when a client of
+theirs is first asked for.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mlgov.config import AzureConfig, Config, DatabricksAuth
+from mlgov.errors import ConfigError
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken, TokenCredential
+
+    from mlgov.targets import DatabricksTarget
+
+DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
+TOKEN_REFRESH_MARGIN_SECONDS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class CloudEndpoints:
+    """Endpoints of one Azure cloud, as every client must see them."""
+
+    name: str
+    arm_endpoint: str
+    authority_host: str
+    arm_scope: str
+    aml_cloud: str
+    """The `cloud=` name given to every azure-ai-ml MLClient."""
+    custom: bool = False
+
+    @property
+    def aml_cloud_metadata(self) -> dict[str, str] | None:
+        """`cloud_metadata=` for MLClient when the cloud is not one azure-ai-ml knows."""
+        if not self.custom:
+            return None
+        arm = self.arm_endpoint.rstrip("/") + "/"
+        return {
+            "azure_portal": arm,
+            "resource_manager": arm,
+            "active_directory": self.authority_host.rstrip("/") + "/",
+            "aml_resource_id": arm,
+            "storage_endpoint": "core.windows.net",
+            "registry_discovery_endpoint": arm,
+        }
+
+
+NAMED_CLOUDS: Mapping[str, CloudEndpoints] = {
+    "AzureCloud": CloudEndpoints(
+        "AzureCloud",
+        "https://management.azure.com",
+        "https://login.microsoftonline.com",
+        "https://management.azure.com/.default",
+        "AzureCloud",
+    ),
+    "AzureChinaCloud": CloudEndpoints(
+        "AzureChinaCloud",
+        "https://management.chinacloudapi.cn",
+        "https://login.chinacloudapi.cn",
+        "https://management.chinacloudapi.cn/.default",
+        "AzureChinaCloud",
+    ),
+    "AzureUSGovernment": CloudEndpoints(
+        "AzureUSGovernment",
+        "https://management.usgovcloudapi.net",
+        "https://login.microsoftonline.us",
+        "https://management.core.usgovcloudapi.net/.default",
+        "AzureUSGovernment",
+    ),
+}
+
+
+def cloud_endpoints(azure: AzureConfig | None) -> CloudEndpoints:
+    """The endpoints of the configured cloud (AzureCloud when there is no `azure:` section)."""
+    if azure is None or azure.cloud != "custom":
+        return NAMED_CLOUDS[azure.cloud if azure else "AzureCloud"]
+    custom = azure.custom_cloud
+    if custom is None:  # pragma: no cover - the config validator refuses this
+        raise ConfigError("azure.custom_cloud is required when azure.cloud is 'custom'")
+    arm = custom.arm_endpoint.rstrip("/")
+    return CloudEndpoints(
+        name=custom.name,
+        arm_endpoint=arm,
+        authority_host=custom.authority_host.rstrip("/"),
+        arm_scope=custom.token_scope or f"{arm}/.default",
+        aml_cloud=custom.name,
+        custom=True,
+    )
+
+
+class CachingCredential:
+    """Wraps a TokenCredential and reuses each scope's token until shortly before it expires.
+
+    azure-ai-ml asks for a token for every job it lists and `AzureCliCredential` starts an
+    `az` process per request; without this cache that dominates the audit's wall time.
+    """
+
+    def __init__(self, inner: TokenCredential, *, margin_seconds: int = TOKEN_REFRESH_MARGIN_SECONDS) -> None:
+        self._inner = inner
+        self._margin = margin_seconds
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, ...], AccessToken] = {}
+        self.requests = 0
+        """How many tokens were actually fetched from the wrapped credential."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """A cached token for these scopes, refreshed `margin_seconds` before expiry."""
+        key = (*scopes, str(kwargs.get("tenant_id") or ""), str(kwargs.get("claims") or ""))
+        with self._lock:
+            cached = self._tokens.get(key)
+            if cached is not None and cached.expires_on - self._margin > time.time():
+                return cached
+            token = self._inner.get_token(*scopes, **kwargs)
+            self.requests += 1
+            if not kwargs.get("claims"):
+                self._tokens[key] = token
+            return token
+
+    def close(self) -> None:
+        """Close the wrapped credential, if it can be closed."""
+        close = getattr(self._inner, "close", None)
+        if callable(close):
+            close()
+
+
+class Limiter:
+    """Bounds how many requests of one API family are in flight at once."""
+
+    def __init__(self, family: str, limit: int) -> None:
+        self.family = family
+        self.limit = limit
+        self._sem = threading.BoundedSemaphore(limit)
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.peak = 0
+        self.calls = 0
+
+    def __enter__(self) -> Limiter:
+        self._sem.acquire()
+        with self._lock:
+            self.in_flight += 1
+            self.calls += 1
+            self.peak = max(self.peak, self.in_flight)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.in_flight -= 1
+        self._sem.release()
+
+
+class AuditContext:
+    """Everything a collector needs: config, cloud, credentials, clients and limits."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        azure_credential: TokenCredential | None = None,
+        databricks_overrides: Mapping[str, Any] | None = None,
+        azure_client_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.cloud = cloud_endpoints(config.azure)
+        self._given_credential = azure_credential
+        self._credential: CachingCredential | None = None
+        self._databricks_overrides = dict(databricks_overrides or {})
+        self.azure_client_kwargs: dict[str, Any] = dict(azure_client_kwargs or {})
+        """Extra keyword arguments for every azure-mgmt / azure-ai-ml client (tests: retry settings)."""
+        self._lock = threading.Lock()
+        conc = config.collection.concurrency
+        self.limiters = {
+            "arm": Limiter("arm", conc.arm),
+            "databricks": Limiter("databricks", conc.databricks),
+            "mlflow_search": Limiter("mlflow_search", conc.mlflow_search),
+        }
+
+    def limit(self, family: str) -> Limiter:
+        """The limiter of an API family (`arm`, `databricks`, `mlflow_search`)."""
+        return self.limiters[family]
+
+    # --- Azure ---------------------------------------------------------------------------
+
+    def azure_credential(self) -> CachingCredential:
+        """The credential for ARM and Entra-authenticated Databricks, built once and cached."""
+        with self._lock:
+            if self._credential is None:
+                inner = self._given_credential or self._build_azure_credential()
+                self._credential = CachingCredential(inner)
+            return self._credential
+
+    def _build_azure_credential(self) -> TokenCredential:
+        from azure import identity  # noqa: PLC0415 - imported only when Azure is audited
+
+        azure = self.config.azure
+        auth = azure.auth if azure else None
+        method = auth.method if auth else "default"
+        authority = self.cloud.authority_host
+        client_id = auth.client_id if auth else None
+        tenant_id = auth.tenant_id if auth else None
+        if method == "cli":
+            return identity.AzureCliCredential(tenant_id=tenant_id)
+        if method == "managed_identity":
+            return identity.ManagedIdentityCredential(client_id=client_id)
+        if method == "workload_identity":
+            kwargs: dict[str, Any] = {"authority": authority}
+            if client_id:
+                kwargs["client_id"] = client_id
+            if tenant_id:
+                kwargs["tenant_id"] = tenant_id
+            return identity.WorkloadIdentityCredential(**kwargs)
+        if method == "service_principal":
+            return identity.EnvironmentCredential(authority=authority)
+        return identity.DefaultAzureCredential(
+            authority=authority, managed_identity_client_id=client_id
+        )
+
+    # --- Databricks ----------------------------------------------------------------------
+
+    def databricks_client(self, target: DatabricksTarget) -> Any:
+        """A databricks-sdk WorkspaceClient for the target, with the configured auth."""
+        from databricks.sdk import WorkspaceClient  # noqa: PLC0415 - slow import, only when used
+        from databricks.sdk.core import Config as DbxConfig  # noqa: PLC0415
+
+        coll = self.config.collection
+        kwargs: dict[str, Any] = {
+            "host": target.host,
+            "retry_timeout_seconds": coll.retry_timeout_seconds,
+            "http_timeout_seconds": coll.request_timeout_seconds,
+        }
+        kwargs.update(self._databricks_auth_kwargs(target.auth, target))
+        kwargs.update(self._databricks_overrides)
+        return WorkspaceClient(config=DbxConfig(**kwargs))
+
+    def _databricks_auth_kwargs(self, auth: DatabricksAuth, target: DatabricksTarget) -> dict[str, Any]:
+        def secret(value: Any) -> str | None:
+            return value.get_secret_value() if value is not None else None
+
+        if auth.type == "pat":
+            return {"auth_type": "pat", "token": secret(auth.token)}
+        if auth.type == "oauth-m2m":
+            return {
+                "auth_type": "oauth-m2m",
+                "client_id": auth.client_id,
+                "client_secret": secret(auth.client_secret),
+            }
+        if auth.type == "azure-cli":
+            return {"auth_type": "azure-cli"}
+        if auth.type == "azure-client-secret":
+            out: dict[str, Any] = {
+                "auth_type": "azure-client-secret",
+                "azure_client_id": auth.azure_client_id,
+                "azure_client_secret": secret(auth.azure_client_secret),
+                "azure_tenant_id": auth.azure_tenant_id,
+            }
+            if target.arm_id:
+                out["azure_workspace_resource_id"] = target.arm_id
+            return out
+        if auth.type == "entra":
+            from mlgov.collectors.databricks_auth import entra_strategy  # noqa: PLC0415
+
+            return {"credentials_strategy": entra_strategy(self.azure_credential())}
+        out = {"profile": auth.profile} if auth.profile else {}
+        return out
+
+    def close(self) -> None:
+        """Release credentials (and the processes or sockets they hold)."""
+        if self._credential is not None:
+            self._credential.close()
