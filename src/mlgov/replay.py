@@ -99,24 +99,54 @@ def expand(text: str, now: datetime | None = None) -> str:
     return _PLACEHOLDER.sub(sub, text)
 
 
+class StaticTokenCredential:
+    """An azure-core TokenCredential that hands out a fake token: for replay and the demo.
+
+    It makes no MSAL, IMDS or CLI call. `scopes_requested` records every scope asked for, so
+    tests can prove which cloud's scope the clients used.
+    """
+
+    def __init__(self, ttl_seconds: int = 3600) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.scopes_requested: list[str] = []
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        """A fake AccessToken valid for `ttl_seconds`."""
+        from azure.core.credentials import AccessToken  # noqa: PLC0415
+
+        self.scopes_requested.extend(scopes)
+        expires = datetime.now(UTC) + timedelta(seconds=self.ttl_seconds)
+        return AccessToken(fake_jwt(exp=expires, aud=scopes[0] if scopes else "fake"), int(expires.timestamp()))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
 class TemplatePersister:
-    """A vcrpy persister that expands placeholders when it loads a cassette; it never saves."""
+    """A vcrpy persister that expands placeholders when it loads a cassette; it never saves.
+
+    A cassette name may join several files with `|` (`azure.yaml|databricks.yaml`): their
+    interactions are replayed as one cassette.
+    """
 
     now: datetime | None = None
 
     @classmethod
     def load_cassette(cls, cassette_path: str, serializer: Any) -> tuple[list[Any], list[Any]]:
-        """Read the YAML cassette, expand placeholders in bodies and URIs, hand it to vcrpy."""
+        """Read the YAML cassette(s), expand placeholders in bodies and URIs, hand them to vcrpy."""
+        from vcr.persisters.filesystem import CassetteNotFoundError  # noqa: PLC0415
         from vcr.request import Request  # noqa: PLC0415
 
-        path = Path(cassette_path)
-        if not path.is_file():
-            from vcr.serializers.compat import convert_to_bytes  # noqa: F401,PLC0415
-
-            raise ValueError(f"cassette not found: {path}")
-        data = yaml.safe_load(expand(path.read_text(encoding="utf-8"), cls.now))
+        first, *rest = cassette_path.split("|")
+        paths = [Path(first), *(Path(first).parent / name for name in rest)]
+        interactions: list[Any] = []
+        for path in paths:
+            if not path.is_file():
+                raise CassetteNotFoundError(f"cassette not found: {path}")
+            data = yaml.safe_load(expand(path.read_text(encoding="utf-8"), cls.now)) or {}
+            interactions.extend(data.get("interactions", []))
         requests, responses = [], []
-        for item in data.get("interactions", []):
+        for item in interactions:
             req = item["request"]
             requests.append(
                 Request(req["method"], req["uri"], _body_bytes(req.get("body")), req.get("headers") or {})
@@ -170,12 +200,16 @@ def replay_vcr(cassette_dir: Path | str) -> Any:
 
 
 @contextmanager
-def replaying(cassette: Path | str, *, now: datetime | None = None) -> Iterator[Any]:
-    """Replay one cassette file for the duration of the block; yields the vcrpy cassette."""
+def replaying(cassette: Path | str, *more: Path | str, now: datetime | None = None) -> Iterator[Any]:
+    """Replay cassette file(s) for the duration of the block; yields the vcrpy cassette.
+
+    Extra files must sit in the same directory as the first one.
+    """
     path = Path(cassette)
+    name = "|".join([path.name, *(Path(m).name for m in more)])
     TemplatePersister.now = now
     try:
-        with replay_vcr(path.parent).use_cassette(path.name) as cass:
+        with replay_vcr(path.parent).use_cassette(name) as cass:
             yield cass
     finally:
         TemplatePersister.now = None
