@@ -11,8 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mlgov.audit import AuditResult
-from mlgov.findings import Finding
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlgov.audit import AuditResult
+    from mlgov.findings import Finding
 
 Renderer = Callable[["Report"], str]
 _RENDERERS: dict[str, tuple[str, str]] = {
