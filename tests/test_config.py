@@ -48,7 +48,8 @@ def test_missing_env_variable_names_file_field_and_variable(tmp_path: Path, monk
 
 def test_unknown_field_is_named_with_its_path(tmp_path: Path) -> None:
     """A misspelt key is refused, and the message says where it is."""
-    path = write(tmp_path, "version: 1\ndatabricks:\n  workspaces:\n    - host: adb-1.1.azuredatabricks.net\n      tokn: x\n")
+    text = "version: 1\ndatabricks:\n  workspaces:\n    - host: adb-1.1.azuredatabricks.net\n      tokn: x\n"
+    path = write(tmp_path, text)
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert "databricks.workspaces[0].tokn: unknown field" in str(err.value)

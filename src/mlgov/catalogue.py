@@ -139,17 +139,19 @@ class Catalogue(Mapping[str, Policy]):
 
 def check_parameter_value(spec: ParameterSpec, value: Any) -> None:
     """Raise ValueError when `value` does not fit the parameter's type and bounds."""
-    allowed = _PY_TYPES[spec.type]
+    allowed: tuple[type, ...] = _PY_TYPES[spec.type]
     if isinstance(value, bool) and spec.type != "boolean":
         raise ValueError(f"expected {spec.type}, got a boolean")
     if not isinstance(value, allowed):
         raise ValueError(f"expected {spec.type}, got {type(value).__name__} {value!r}")
-    if spec.type == "string_list" and not all(isinstance(v, str) for v in value):
+    items: Any = value
+    if spec.type == "string_list" and not all(isinstance(v, str) for v in items):
         raise ValueError("expected a list of strings")
     if spec.type in ("integer", "number"):
-        if spec.minimum is not None and value < spec.minimum:
+        number = float(items)
+        if spec.minimum is not None and number < spec.minimum:
             raise ValueError(f"{value} is below the minimum {spec.minimum:g}")
-        if spec.maximum is not None and value > spec.maximum:
+        if spec.maximum is not None and number > spec.maximum:
             raise ValueError(f"{value} is above the maximum {spec.maximum:g}")
 
 
@@ -206,15 +208,29 @@ def load_catalogue(directory: Path | None = None, *, require_checks: bool = True
     if not policies:
         raise PolicyFileError(f"{root}: no policy files (*.yaml) found")
     if require_checks:
-        from mlgov.checks import registry  # noqa: PLC0415 - checks import the catalogue's types
+        from mlgov.checks import registry
 
-        missing = sorted(set(policies) - set(registry()))
+        checks = registry()
+        missing = sorted(set(policies) - set(checks))
         if missing:
             raise PolicyFileError(
                 f"{root}: no check is registered for {', '.join(missing)}",
                 hint="A policy file needs a Python check registered with @check(<id>) in mlgov.checks.",
             )
+        for policy in policies.values():
+            check_planes(policy, set(checks[policy.id].scopes))
     return Catalogue(policies)
+
+
+def check_planes(policy: Policy, read_planes: set[str]) -> None:
+    """Raise PolicyFileError unless the file's `planes` are exactly the planes its check reads."""
+    declared = set(policy.spec.planes)
+    if declared != read_planes:
+        raise PolicyFileError(
+            f"{policy.path}: policy {policy.id}: planes: the file lists {sorted(declared)} but its "
+            f"check reads {sorted(read_planes)}",
+            hint="Make `planes:` list exactly the planes named in the check's @check(..., scopes=...).",
+        )
 
 
 def _describe(error: Mapping[str, Any]) -> str:

@@ -88,7 +88,10 @@ def expand(text: str, now: datetime | None = None) -> str:
         if kind == "jwt":
             fields = dict(part.split("=", 1) for part in arg.split(";") if part)
             exp = offset_time(fields.pop("exp", "+1h"), moment)
-            return fake_jwt(exp=exp, **fields)
+            unknown = set(fields) - {"aud", "iss", "tid", "appid"}
+            if unknown:
+                raise ValueError(f"unknown jwt placeholder field(s) {sorted(unknown)}")
+            return fake_jwt(exp=exp, **fields)  # type: ignore[arg-type]
         when = offset_time(arg, moment)
         if kind == "ms":
             return str(int(when.timestamp() * 1000))
@@ -112,7 +115,7 @@ class StaticTokenCredential:
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         """A fake AccessToken valid for `ttl_seconds`."""
-        from azure.core.credentials import AccessToken  # noqa: PLC0415
+        from azure.core.credentials import AccessToken
 
         self.scopes_requested.extend(scopes)
         expires = datetime.now(UTC) + timedelta(seconds=self.ttl_seconds)
@@ -134,8 +137,8 @@ class TemplatePersister:
     @classmethod
     def load_cassette(cls, cassette_path: str, serializer: Any) -> tuple[list[Any], list[Any]]:
         """Read the YAML cassette(s), expand placeholders in bodies and URIs, hand them to vcrpy."""
-        from vcr.persisters.filesystem import CassetteNotFoundError  # noqa: PLC0415
-        from vcr.request import Request  # noqa: PLC0415
+        from vcr.persisters.filesystem import CassetteNotFoundError
+        from vcr.request import Request
 
         first, *rest = cassette_path.split("|")
         paths = [Path(first), *(Path(first).parent / name for name in rest)]
@@ -184,7 +187,7 @@ def _query_without_volatile(r1: Any, r2: Any) -> None:
 
 def replay_vcr(cassette_dir: Path | str) -> Any:
     """A vcrpy VCR that replays cassettes from `cassette_dir` and never records."""
-    import vcr  # noqa: PLC0415
+    import vcr
 
     v = vcr.VCR(
         cassette_library_dir=str(cassette_dir),

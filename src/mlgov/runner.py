@@ -26,7 +26,7 @@ from mlgov.errors import ConfigError
 from mlgov.progress import ProgressListener
 from mlgov.report import Report
 
-DEMO_TOKEN_ENV = "MLGOV_DEMO_TOKEN"
+DEMO_TOKEN_ENV = "MLGOV_DEMO_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 DEMO_CASSETTES = ("azure.yaml", "databricks.yaml")
 # Sections of a user's config that apply on top of the demo tenant (`--demo --config FILE`).
 DEMO_OVERLAY_SECTIONS = ("state", "waivers", "notifications", "policies", "prices", "logging", "serve")
@@ -67,7 +67,7 @@ def demo_config(overlay: Path | None = None) -> Config:
             if section in user:
                 raw[section] = copy.deepcopy(user[section])
     if DEMO_TOKEN_ENV not in os.environ:
-        from mlgov.replay import fake_pat  # noqa: PLC0415
+        from mlgov.replay import fake_pat
 
         os.environ[DEMO_TOKEN_ENV] = fake_pat("mlgov-demo")
     return parse_config(raw, source=f"demo config{f' + {overlay}' if overlay else ''}")
@@ -93,7 +93,7 @@ def execute(
     if demo:
         if config is None:
             config = demo_config()
-        from mlgov.replay import StaticTokenCredential, replaying  # noqa: PLC0415
+        from mlgov.replay import StaticTokenCredential, replaying
 
         ctx = context or AuditContext(config, azure_credential=StaticTokenCredential())
         files = [demo_dir() / name for name in DEMO_CASSETTES if (demo_dir() / name).is_file()]
@@ -109,7 +109,7 @@ def execute(
         )
     now = datetime.now(UTC)
     if use_state and config is not None:
-        from mlgov.lifecycle import record_run  # noqa: PLC0415
+        from mlgov.lifecycle import record_run
 
         outcome = record_run(result, config, notify=notify, store_path=state_path)
         report = Report(

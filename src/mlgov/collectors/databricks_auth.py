@@ -14,9 +14,9 @@ from mlgov.context import DATABRICKS_SCOPE
 
 def entra_strategy(credential: Any) -> Any:
     """A databricks-sdk CredentialsStrategy backed by `credential` (scope: Azure Databricks)."""
-    from databricks.sdk.credentials_provider import CredentialsStrategy  # noqa: PLC0415
+    from databricks.sdk.credentials_provider import CredentialsStrategy
 
-    class EntraTokenStrategy(CredentialsStrategy):  # type: ignore[misc]
+    class EntraTokenStrategy(CredentialsStrategy):
         def auth_type(self) -> str:
             return "azure-identity"
 

@@ -24,10 +24,10 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out `mlgov validate`."""
-    from mlgov.audit import policy_settings, price_book  # noqa: PLC0415
-    from mlgov.catalogue import load_catalogue  # noqa: PLC0415
-    from mlgov.config import load_config  # noqa: PLC0415
-    from mlgov.engine import validate_settings  # noqa: PLC0415
+    from mlgov.audit import policy_settings, price_book
+    from mlgov.catalogue import load_catalogue
+    from mlgov.config import load_config
+    from mlgov.engine import validate_settings
 
     config = load_config(args.config) if args.config else None
     directory = args.policies or (Path(config.policies.directory) if config and config.policies.directory else None)
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"config: {args.config} valid ({targets} explicit Databricks workspace(s), {azure}, "
               f"{len(config.notifications.destinations)} notification destination(s))")
         if config.notifications.destinations:
-            from mlgov.delivery import validate_destinations  # noqa: PLC0415
+            from mlgov.delivery import validate_destinations
 
             for warning in validate_destinations(config.notifications.destinations):
                 print(f"warning: {warning}")
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"prices: {prices.path} ({prices.currency}, region {prices.region})")
     waivers_path = args.waivers or (Path(config.waivers.file) if config and config.waivers.file else None)
     if waivers_path is not None:
-        from mlgov.waivers import load_waivers  # noqa: PLC0415
+        from mlgov.waivers import load_waivers
 
         max_days = config.waivers.max_days if config else 180
         waivers = load_waivers(waivers_path, catalogue=catalogue, max_days=max_days)
