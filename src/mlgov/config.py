@@ -252,17 +252,49 @@ class ServeConfig(_Section):
     """The scheduled service (`mlgov serve`)."""
 
     cron: str = "0 6 * * 1-5"
+    """A 5-field crontab line read as crontab(5) does (0 and 7 = Sunday), or `@daily`, `@hourly`..."""
     timezone: str = "UTC"
+    """The IANA zone the cron is read in (e.g. Europe/Berlin): runs follow its daylight saving."""
     run_at_start: bool = False
     misfire_grace_seconds: int = Field(default=3600, ge=1)
+    """A run that could not start on time still starts if it is at most this late."""
+    shutdown_grace_seconds: int = Field(default=25, ge=0, le=3600)
+    """On SIGTERM, how long a run in progress may go on before the service exits anyway
+    (keep it below the pod's terminationGracePeriodSeconds)."""
     host: str = "0.0.0.0"  # noqa: S104 - the service is meant to be probed from its pod network
     port: int = Field(default=9464, ge=0, le=65535)
+    """Port of /healthz, /readyz and /metrics; 0 picks a free port."""
     heartbeat_file: str | None = None
+    """A file touched on every scheduler tick and at the end of every run (for exec probes)."""
+    heartbeat_interval_seconds: int = Field(default=30, ge=1, le=3600)
     notify: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from mlgov.service.cron import zone
+
+        zone(value)
+        return value
+
+    @model_validator(mode="after")
+    def _cron(self) -> ServeConfig:
+        from mlgov.service.cron import build_trigger
+
+        try:
+            build_trigger(self.cron, self.timezone)
+        except ValueError as exc:
+            raise ValueError(f"cron: {exc}") from exc
+        return self
 
 
 class LoggingConfig(_Section):
-    """Log format and level."""
+    """Log format and level.
+
+    `format: auto` writes JSON lines when stderr is not a terminal (containers, CI) and
+    readable lines on a terminal. `level` is mlgov's own; the SDKs' loggers stay at warning
+    unless it is `debug`.
+    """
 
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
