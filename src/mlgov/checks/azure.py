@@ -124,6 +124,13 @@ def _region_of_host(host: str | None) -> str | None:
     return match["region"] if match else None
 
 
+def _kind_label(kind: str) -> str:
+    """`databricks.cluster` -> `Databricks cluster`, `aml.job` -> `AML job`, for messages."""
+    plane, _, rest = kind.partition(".")
+    label = {"databricks": "Databricks", "aml": "AML"}.get(plane, plane)
+    return f"{label} {rest.replace('_', ' ')}".strip()
+
+
 def _norm_location(location: str | None) -> str | None:
     return location.replace(" ", "").lower() if location else None
 
@@ -191,7 +198,7 @@ def mlflow_uri_to_missing_workspace(ctx: CheckContext) -> Iterator[Hit]:
                 scope_id=scope_id,
                 sub_key=f"{s.location}|{s.key}",
                 message=(
-                    f"{s.resource_kind} '{s.resource_name}' sets an MLflow tracking URI ({where}) "
+                    f"{_kind_label(s.resource_kind)} '{s.resource_name}' sets an MLflow tracking URI ({where}) "
                     f"for AML workspace '{target_name}', which does not exist in subscription {sub}: "
                     "every MLflow call made with it fails"
                 ),
@@ -210,10 +217,10 @@ def mlflow_uri_to_missing_workspace(ctx: CheckContext) -> Iterator[Hit]:
                 scope_id=scope_id,
                 sub_key=f"{s.location}|{s.key}",
                 message=(
-                    f"{s.resource_kind} '{s.resource_name}' sets an MLflow tracking URI ({where}) "
+                    f"{_kind_label(s.resource_kind)} '{s.resource_name}' sets an MLflow tracking URI ({where}) "
                     f"for AML workspace '{target_name}' through region {uri_region}, but the workspace "
-                    f"is in {ws_region}: the URI was probably copied from a workspace that was "
-                    "deleted and recreated elsewhere, and tracking calls will not reach it"
+                    f"is in {ws_region}: AML tracking URIs are bound to the workspace's region, so this one "
+                    "does not reach it (was the workspace recreated elsewhere?)"
                 ),
                 evidence=evidence,
             )
@@ -253,7 +260,7 @@ def stale_aml_experiment(ctx: CheckContext) -> Iterator[Hit]:
                 message=(
                     f"Experiment '{name}' in workspace '{ws.name}' has had no job activity for "
                     f"{idle_days} days (newest job '{newest.name}', {newest_at.date().isoformat()}); "
-                    f"{_plural(active, 'job')} still clutter the studio"
+                    f"{_plural(active, 'job')} {'is' if active == 1 else 'are'} still listed in the studio"
                     + (f" ({archived} already archived)" if archived else "")
                 ),
                 evidence={
@@ -478,9 +485,9 @@ def aml_jobs_on_compute_instance(ctx: CheckContext) -> Iterator[Hit]:
                 resource_name=name,
                 scope_id=ws.resource_id,
                 message=(
-                    f"{_plural(len(on_ci), 'job')} of experiment '{name}' in workspace '{ws.name}' ran "
-                    f"on compute instance {', '.join(instances)} in the last {days} days instead of a "
-                    "compute cluster that scales to zero"
+                    f"{_plural(len(on_ci), 'job')} of experiment '{name}' in workspace '{ws.name}' ran on "
+                    f"compute instance{'s' if len(instances) > 1 else ''} {', '.join(instances)} in the last "
+                    f"{days} days instead of a compute cluster that scales to zero"
                 ),
                 evidence={
                     "workspace": ws.name,
