@@ -8,7 +8,6 @@ from azure_builders import (
     CONTRIBUTOR_DEF,
     OTHER_SUB,
     SUB,
-    ago,
     aml_workspace,
     assignment,
     azure_catalogue,
@@ -157,7 +156,7 @@ def test_mlf003_region_mismatch_fires_for_an_existing_workspace() -> None:
     )
     [f] = findings(snap, "MLF-003")
     assert f.evidence["uri_region"] == "eastus"
-    assert f.evidence["workspace_location"] == "westeurope"
+    assert f.evidence["workspace_region"] == "westeurope"
     assert "eastus" in f.message and "westeurope" in f.message
 
 
@@ -180,6 +179,21 @@ def test_mlf003_region_check_says_nothing_unless_both_regions_are_known_and_diff
         known_aml_workspaces=[known("ws-prod", location=location)],
     )
     assert findings(snap, "MLF-003") == []
+
+
+def test_mlf003_workspace_own_tracking_uri_is_the_reference_for_its_region() -> None:
+    """For an audited workspace, its own tracking URI's host wins over the location-based rule."""
+    own = azureml_uri("ws-prod", host="eastus.api.azureml.ms")
+    quiet = uri_sighting(own)
+    wrong = uri_sighting(azureml_uri("ws-prod", host="westeurope.api.azureml.ms"), key="OTHER_URI")
+    snap = snapshot(
+        aml=[aml_workspace(location="westeurope", mlflow_tracking_uri=own)],
+        databricks=[databricks_workspace(mlflow_uris=[quiet, wrong])],
+        known_aml_workspaces=[known("ws-prod", location="westeurope")],
+    )
+    [f] = findings(snap, "MLF-003")
+    assert f.evidence["key"] == "OTHER_URI"
+    assert f.evidence["workspace_region"] == "eastus"
 
 
 def test_mlf003_unparsable_uri_stays_quiet() -> None:
@@ -222,7 +236,7 @@ def test_exp001_experiment_idle_beyond_threshold_fires_with_evidence() -> None:
     assert f.evidence["archived_job_count"] == 1
     assert f.evidence["newest_job"] == "old-3"
     assert f.evidence["idle_days"] == 91
-    assert f.evidence["newest_activity_at"] == ago(91).isoformat()
+    assert f.evidence["newest_activity_at"] == "2026-08-21T12:00:00Z"  # NOW (2026-11-20 12:00Z) - 91 days
     assert "91 days" in f.message and "1 already archived" in f.message
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from mlgov.checks import CheckContext, Hit, check
+from mlgov.codec import format_time
 from mlgov.findings import CostEstimate
 from mlgov.inventory import (
     AmlCompute,
@@ -71,7 +72,8 @@ def _utc(when: datetime | None) -> datetime | None:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.isoformat() if when else None
+    """A timestamp for evidence, in the report's format (ISO-8601 UTC with `Z`)."""
+    return format_time(when) if when else None
 
 
 def _activity(job: AmlJob) -> datetime | None:
@@ -158,15 +160,23 @@ def mlflow_uri_to_missing_workspace(ctx: CheckContext) -> Iterator[Hit]:
     region named by the URI's host with the workspace's location, and only for the two host
     shapes that name a region (`<region>.api.azureml.ms` and the private-link
     `<guid>.workspace.<region>.api.azureml.ms`, plus their sovereign-cloud twins); any other
-    host shape, or an unknown location, says nothing.
+    host shape, or an unknown location, says nothing. When the workspace was audited and its
+    own tracking URI is known, the region named by that URI is the reference, and a sighting
+    with exactly its host is always fine.
     """
     snap = ctx.snapshot
-    locations: dict[str, str | None] = {}
+    regions: dict[str, str | None] = {}
+    own_hosts: dict[str, str] = {}
     for ref in snap.known_aml_workspaces:
-        locations[ref.resource_id.lower()] = ref.location
+        regions[ref.resource_id.lower()] = _norm_location(ref.location)
     for ws in snap.aml:
-        if not locations.get(ws.resource_id.lower()):
-            locations[ws.resource_id.lower()] = ws.location
+        key = ws.resource_id.lower()
+        parsed_own = parse_azureml_uri(ws.mlflow_tracking_uri) if ws.mlflow_tracking_uri else None
+        if parsed_own:
+            own_hosts[key] = parsed_own[1].lower()
+        regions[key] = (
+            _region_of_host(parsed_own[1] if parsed_own else None) or regions.get(key) or _norm_location(ws.location)
+        )
     complete = {s.lower() for s in snap.complete_subscriptions}
 
     for scope_id, s in _sightings(ctx):
@@ -185,7 +195,7 @@ def mlflow_uri_to_missing_workspace(ctx: CheckContext) -> Iterator[Hit]:
             "target_workspace_id": s.workspace_id,
         }
         key = s.workspace_id.lower()
-        if key not in locations:
+        if key not in regions:
             sub = _subscription_of(s.workspace_id)
             if sub is None or sub not in complete:
                 continue  # We could not see every workspace of that subscription: cannot know.
@@ -205,11 +215,13 @@ def mlflow_uri_to_missing_workspace(ctx: CheckContext) -> Iterator[Hit]:
                 evidence=evidence,
             )
             continue
+        if host and own_hosts.get(key) == host.lower():
+            continue
         uri_region = _region_of_host(host)
-        ws_region = _norm_location(locations[key])
+        ws_region = regions[key]
         if uri_region and ws_region and uri_region != ws_region:
             evidence["uri_region"] = uri_region
-            evidence["workspace_location"] = ws_region
+            evidence["workspace_region"] = ws_region
             yield Hit(
                 resource_id=s.resource_id,
                 resource_kind=s.resource_kind,
@@ -269,7 +281,7 @@ def stale_aml_experiment(ctx: CheckContext) -> Iterator[Hit]:
                     "archived_job_count": archived,
                     "active_job_count": active,
                     "newest_job": newest.name,
-                    "newest_activity_at": newest_at.isoformat(),
+                    "newest_activity_at": _iso(newest_at),
                     "idle_days": idle_days,
                     "stale_after_days": days,
                 },
