@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from azure_builders import (
     AZURE_IDS,
@@ -32,6 +34,8 @@ from mlgov.checks import registry as check_registry
 from mlgov.errors import ConfigError
 from mlgov.findings import Finding, fingerprint
 from mlgov.inventory import AmlJob, AmlWorkspace, RoleAssignment
+from mlgov.snapshot import from_dict as snapshot_from_dict
+from mlgov.snapshot import to_dict as snapshot_to_dict
 
 # ---------------------------------------------------------------------------------------------
 # The policy files
@@ -654,3 +658,28 @@ def test_iam001_failed_role_assignment_listing_gives_no_finding() -> None:
         scopes=[failed(ws_id(), "role_assignments")],
     )
     assert findings(snap, "IAM-001") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Offline re-evaluation
+
+
+def test_saved_and_reloaded_snapshot_gives_the_same_findings() -> None:
+    """Evaluating a snapshot after a JSON round trip gives the same findings, fingerprints and costs."""
+    ws = ws_id()
+    snap = snapshot(
+        aml=[
+            aml_workspace(
+                jobs=[job("old", "forecast", days_ago=120), job("t1", compute=compute_id(ws, "ci-alice"))],
+                computes=[compute_instance("ci-alice"), compute_cluster(min_nodes=1)],
+            )
+        ],
+        databricks=[databricks_workspace(mlflow_uris=[uri_sighting(azureml_uri("ws-gone"))])],
+        registries=[registry(size_gib=12, included_gib=10), registry("acrdev", size_gib=9.5, included_gib=10)],
+        role_assignments=[assignment(p) for p in ("u1", "u2", "u3", "u4")],
+        known_aml_workspaces=[known("ws-prod")],
+    )
+    again = snapshot_from_dict(json.loads(json.dumps(snapshot_to_dict(snap))))
+    before, after = run(snap).findings, run(again).findings
+    assert {f.policy_id for f in before} == set(AZURE_IDS)
+    assert [(f.fingerprint, f.message, f.cost) for f in before] == [(f.fingerprint, f.message, f.cost) for f in after]
