@@ -29,11 +29,13 @@ from azure_builders import (
     ws_id,
 )
 
-from mlgov.catalogue import check_planes
+from mlgov.catalogue import check_planes, load_catalogue
 from mlgov.checks import registry as check_registry
+from mlgov.engine import evaluate
 from mlgov.errors import ConfigError
 from mlgov.findings import Finding, fingerprint
 from mlgov.inventory import AmlJob, AmlWorkspace, RoleAssignment
+from mlgov.prices import load_prices
 from mlgov.snapshot import from_dict as snapshot_from_dict
 from mlgov.snapshot import to_dict as snapshot_to_dict
 
@@ -74,6 +76,14 @@ def test_severities_and_defaults_follow_the_design() -> None:
     assert catalogue["IAM-001"].defaults() == {"max_owners": 3}
     assert catalogue["ACR-001"].spec.cost_model is not None
     assert catalogue["CST-003"].spec.cost_model is not None
+
+
+def test_shipped_catalogue_evaluates_the_azure_checks() -> None:
+    """Through the full shipped catalogue and price book, the Azure policies report as they do alone."""
+    snap = snapshot(aml=[aml_workspace(computes=[compute_cluster(min_nodes=1)])])
+    result = evaluate(snap, load_catalogue(), load_prices(), only=AZURE_IDS)
+    assert [f.policy_id for f in result.findings] == ["CST-003"]
+    assert ("CST-003", ws_id().lower()) in result.coverage
 
 
 def test_clean_snapshot_gives_no_finding() -> None:
