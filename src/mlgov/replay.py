@@ -195,7 +195,6 @@ def replay_vcr(cassette_dir: Path | str) -> Any:
         match_on=["method", "scheme", "host", "port", "path", "query_stable"],
         filter_headers=list(FILTERED_HEADERS),
         decode_compressed_response=True,
-        allow_playback_repeats=False,
     )
     v.register_matcher("query_stable", _query_without_volatile)
     v.register_persister(TemplatePersister)
@@ -209,10 +208,14 @@ def replaying(cassette: Path | str, *more: Path | str, now: datetime | None = No
     Extra files must sit in the same directory as the first one.
     """
     path = Path(cassette)
+    for file in (path, *(path.parent / Path(m).name for m in more)):
+        if not file.is_file():
+            # vcrpy would replay an empty cassette and fail later, request by request, less clearly.
+            raise FileNotFoundError(f"no such cassette: {file}")
     name = "|".join([path.name, *(Path(m).name for m in more)])
     TemplatePersister.now = now
     try:
-        with replay_vcr(path.parent).use_cassette(name) as cass:
+        with replay_vcr(path.parent).use_cassette(name, allow_playback_repeats=False) as cass:
             yield cass
     finally:
         TemplatePersister.now = None

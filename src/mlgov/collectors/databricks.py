@@ -1,0 +1,785 @@
+"""Databricks workspace collector: clusters, jobs, job runs, repos, experiments and tokens.
+
+Reads one workspace through the real databricks-sdk 0.156 `WorkspaceClient` built by the
+audit context, and turns what the APIs return into `mlgov.inventory` records. SDK objects
+never leave this module.
+
+Each API family is read on its own and yields one `ScopeStatus`: a family that fails (403 on
+token management, a workspace that keeps answering 429 until the retry deadline...) is
+recorded with its HTTP status, error code and a hint, and the other families are still read.
+
+Every request of the workspace client goes through the context's limiters (`databricks`, or
+`mlflow_search` for the MLflow search endpoints), is paced to the configured per-second rate
+(per workspace, on the SDK client's clock so tests never sleep) and is counted per family.
+
+Literal values of environment variables, Spark conf and task parameters are classified by
+`mlgov.tokens` as they are read; only the facts about a credential survive, never the value.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from mlgov.inventory import (
+    ClusterSize,
+    DatabricksWorkspace,
+    DbxCluster,
+    DbxExperiment,
+    DbxJob,
+    DbxJobCluster,
+    DbxJobRun,
+    DbxRepo,
+    DbxTask,
+    DbxTaskRun,
+    DbxToken,
+    ScopeStatus,
+    SecretSighting,
+    UriSighting,
+)
+from mlgov.tokens import classify, parse_azureml_uri, strip_credentials
+
+if TYPE_CHECKING:
+    from mlgov.context import AuditContext
+    from mlgov.progress import ProgressListener
+    from mlgov.targets import DatabricksTarget
+
+SCOPE_KIND = "databricks_workspace"
+FAMILIES = ("clusters", "jobs", "runs", "repos", "experiments", "tokens")
+SEARCH_PAGE_SIZE = 1000
+"""`max_results` for experiment search (the API allows up to 3000)."""
+_MESSAGE_LIMIT = 400
+
+# Kinds of task, from the field of `Task` that says what it runs.
+_TASK_KINDS = (
+    ("notebook_task", "notebook"),
+    ("spark_python_task", "spark_python"),
+    ("python_wheel_task", "python_wheel"),
+    ("spark_jar_task", "spark_jar"),
+    ("spark_submit_task", "spark_submit"),
+    ("sql_task", "sql"),
+    ("dbt_task", "dbt"),
+    ("pipeline_task", "pipeline"),
+    ("run_job_task", "run_job"),
+    ("condition_task", "condition"),
+    ("for_each_task", "for_each"),
+)
+# Tasks that run on serverless jobs compute when they name no cluster.
+_SERVERLESS_CAPABLE = frozenset({"notebook", "spark_python", "python_wheel", "dbt"})
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+
+
+def collect_workspace(
+    ctx: AuditContext, target: DatabricksTarget, listener: ProgressListener
+) -> tuple[DatabricksWorkspace, list[ScopeStatus]]:
+    """Read every API family of one Databricks workspace; failures become failed scopes.
+
+    Families: `clusters`, `jobs`, `runs`, `repos`, `experiments`, `tokens`, in that order.
+    `runs` depends on `jobs` (it only reads runs of jobs that use existing clusters) and is
+    recorded as failed, without a request, when `jobs` could not be read.
+    """
+    host = target.resource_id.removeprefix("databricks://")
+    base = DatabricksWorkspace(
+        resource_id=target.resource_id,
+        host=host,
+        name=target.name,
+        arm_id=target.arm_id,
+        location=target.location,
+        pricing_tier=target.pricing_tier,
+        runs_window_days=ctx.config.collection.runs_window_days,
+    )
+    try:
+        client = ctx.databricks_client(target)
+    except ValueError as exc:
+        # Config() raises ValueError when the auth settings cannot produce a credential.
+        status = ScopeStatus(
+            scope_id=target.resource_id,
+            scope_kind=SCOPE_KIND,
+            family="*",
+            ok=False,
+            error=_short(f"cannot build a Databricks client: {exc}"),
+            hint="Check the workspace's `auth` section in the config (type and the fields it needs), "
+            "or the databricks-sdk environment variables for `type: default`.",
+        )
+        listener.family_done(target.resource_id, "*", 0, False)
+        return base, [status]
+    reader = _WorkspaceReader(ctx, target, client, listener)
+    return reader.read(base)
+
+
+# ---------------------------------------------------------------------------------------------
+# Request metering: limiter, pacing, counting
+
+
+class _Pacer:
+    """Spaces requests at most `rate` per second, on the SDK client's clock."""
+
+    def __init__(self, rate: float, clock: Any) -> None:
+        self._interval = 1.0 / rate
+        self._clock = clock
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = float(self._clock.time())
+            if self._next > now:
+                self._clock.sleep(self._next - now)
+                now = self._next
+            self._next = now + self._interval
+
+
+class _Meter:
+    """Routes every request of one workspace client through the context's limiters.
+
+    databricks-sdk list methods fetch their pages lazily inside the iterator, so the only
+    place that sees each request is the client's `ApiClient.do`: the meter wraps that one
+    bound method of this client instance (no SDK module is patched). A call that the SDK
+    retries after a 429 counts once; its retries happen inside the wrapped call.
+    """
+
+    def __init__(self, ctx: AuditContext, client: Any) -> None:
+        self._ctx = ctx
+        api = client.api_client
+        self._do: Callable[..., Any] = api.do
+        api.do = self._do_metered
+        rates = ctx.config.collection.rate_limits
+        clock = client.config.clock
+        self._pacers = {
+            "databricks": _Pacer(rates.databricks_per_second, clock),
+            "mlflow_search": _Pacer(rates.mlflow_search_per_second, clock),
+        }
+        self.family = "*"
+        self.calls: Counter[str] = Counter()
+
+    def _do_metered(self, method: str, path: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        where = path or str(kwargs.get("url") or "")
+        limiter = "mlflow_search" if "/mlflow/" in where and where.endswith("/search") else "databricks"
+        self._pacers[limiter].wait()
+        with self._ctx.limit(limiter):
+            self.calls[self.family] += 1
+            return self._do(method, path, *args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+class _WorkspaceReader:
+    """Reads the families of one workspace, in order, on the calling thread."""
+
+    def __init__(self, ctx: AuditContext, target: DatabricksTarget, client: Any, listener: ProgressListener) -> None:
+        self.ctx = ctx
+        self.target = target
+        self.w = client
+        self.listener = listener
+        self.meter = _Meter(ctx, client)
+        self.scope_id = target.resource_id
+        self.secrets: list[SecretSighting] = []
+        self.uris: list[UriSighting] = []
+        self.statuses: list[ScopeStatus] = []
+
+    def oid(self, kind: str, ident: object) -> str:
+        """`databricks://<host>/<kind>/<id>`."""
+        return f"{self.scope_id}/{kind}/{ident}"
+
+    def read(self, base: DatabricksWorkspace) -> tuple[DatabricksWorkspace, list[ScopeStatus]]:
+        clusters = self.family("clusters", self.read_clusters)
+        jobs = self.family("jobs", self.read_jobs)
+        if jobs is None:
+            self.skip("runs", "not read because the jobs family failed", hint="Fix the jobs error first.")
+            runs: list[DbxJobRun] | None = None
+        else:
+            runs = self.family("runs", lambda: self.read_runs(jobs))
+        repos = self.family("repos", self.read_repos)
+        experiments = self.family("experiments", self.read_experiments)
+        tokens = self.family("tokens", self.read_tokens)
+        record = DatabricksWorkspace(
+            resource_id=base.resource_id,
+            host=base.host,
+            name=base.name,
+            arm_id=base.arm_id,
+            location=base.location,
+            pricing_tier=base.pricing_tier,
+            clusters=tuple(clusters or ()),
+            jobs=tuple(jobs or ()),
+            runs=tuple(runs or ()),
+            runs_window_days=base.runs_window_days,
+            repos=tuple(repos or ()),
+            experiments=tuple(experiments or ()),
+            tokens=tuple(tokens or ()),
+            secrets=tuple(self.secrets),
+            mlflow_uris=tuple(self.uris),
+        )
+        return record, self.statuses
+
+    def family(self, name: str, fn: Callable[[], list[Any]]) -> list[Any] | None:
+        """Run one family reader; record its status; None when it failed."""
+        from databricks.sdk.errors.base import DatabricksError
+        from requests import RequestException
+
+        self.meter.family = name
+        secrets_before, uris_before = len(self.secrets), len(self.uris)
+        try:
+            items = fn()
+        except (DatabricksError, TimeoutError, RequestException, ValueError, KeyError, TypeError) as exc:
+            # ValueError/KeyError/TypeError: a malformed response the SDK could not parse.
+            # Sightings of a family that failed halfway are dropped with its records.
+            del self.secrets[secrets_before:], self.uris[uris_before:]
+            self.statuses.append(failure_status(self.scope_id, name, exc, calls=self.meter.calls[name]))
+            self.listener.family_done(self.scope_id, name, 0, False)
+            return None
+        finally:
+            self.meter.family = "*"
+        self.statuses.append(
+            ScopeStatus(
+                scope_id=self.scope_id,
+                scope_kind=SCOPE_KIND,
+                family=name,
+                ok=True,
+                calls=self.meter.calls[name],
+            )
+        )
+        self.listener.family_done(self.scope_id, name, len(items), True)
+        return items
+
+    def skip(self, name: str, why: str, *, hint: str) -> None:
+        self.statuses.append(
+            ScopeStatus(
+                scope_id=self.scope_id,
+                scope_kind=SCOPE_KIND,
+                family=name,
+                ok=False,
+                error=why,
+                code="SKIPPED",
+                hint=hint,
+            )
+        )
+        self.listener.family_done(self.scope_id, name, 0, False)
+
+    # --- clusters ----------------------------------------------------------------------------
+
+    def read_clusters(self) -> list[DbxCluster]:
+        """`GET /api/2.1/clusters/list`, every page, then the pinned ones (the list omits the flag)."""
+        from databricks.sdk.service.compute import ListClustersFilterBy
+
+        details = list(self.w.clusters.list())
+        pinned = {c.cluster_id for c in self.w.clusters.list(filter_by=ListClustersFilterBy(is_pinned=True))}
+        out = []
+        for c in details:
+            cid = c.cluster_id or ""
+            if not cid:
+                continue
+            rid = self.oid("clusters", cid)
+            name = c.cluster_name or cid
+            self.scan_map(rid, name, "databricks.cluster", "spark_env_vars", c.spark_env_vars)
+            self.scan_map(rid, name, "databricks.cluster", "spark_conf", c.spark_conf)
+            out.append(
+                DbxCluster(
+                    resource_id=rid,
+                    cluster_id=cid,
+                    name=name,
+                    source=_enum(c.cluster_source),
+                    state=_enum(c.state),
+                    autotermination_minutes=c.autotermination_minutes,
+                    size=cluster_size(c),
+                    creator=c.creator_user_name,
+                    is_pinned=cid in pinned,
+                )
+            )
+        return out
+
+    # --- jobs --------------------------------------------------------------------------------
+
+    def read_jobs(self) -> list[DbxJob]:
+        """`GET /api/2.2/jobs/list?expand_tasks=true`, every page.
+
+        Jobs 2.2 lists at most 100 tasks and job clusters per job and flags the rest with
+        `has_more`; the SDK's `JobsExt.list` then reads the whole job through `jobs/get`
+        (every page of it), so the records hold every task and job cluster.
+        """
+        return [self.job_record(j) for j in self.w.jobs.list(expand_tasks=True) if j.job_id is not None]
+
+    def job_record(self, job: Any) -> DbxJob:
+        s = job.settings
+        rid = self.oid("jobs", job.job_id)
+        name = (s.name if s else None) or f"job {job.job_id}"
+        scan = _Scanner(self, rid, name, "databricks.job")
+        tasks: list[DbxTask] = []
+        clusters: list[DbxJobCluster] = []
+        if s is not None:
+            for jc in s.job_clusters or []:
+                where = f"job_clusters[{jc.job_cluster_key}].new_cluster"
+                if jc.new_cluster is None:
+                    continue  # serverless (serverless_compute_id): no VM cluster to record
+                scan.cluster_spec(where, jc.new_cluster)
+                clusters.append(DbxJobCluster(key=jc.job_cluster_key, size=cluster_size(jc.new_cluster)))
+            for p in s.parameters or []:
+                scan.value("parameters", p.name, p.default)
+            for ev in s.environment_variables or []:
+                spec = ev.spec
+                scan.mapping(
+                    f"environment_variables[{ev.environment_variables_key}].spec.variables",
+                    spec.variables if spec else None,
+                )
+            for env in s.environments or []:
+                spec = env.spec
+                scan.sequence(
+                    f"environments[{env.environment_key}].spec",
+                    "dependencies",
+                    spec.dependencies if spec else None,
+                )
+            for t in s.tasks or []:
+                task, new_cluster = self.task_record(t, scan, f"tasks[{t.task_key}]")
+                tasks.append(task)
+                if new_cluster is not None:
+                    clusters.append(new_cluster)
+        return DbxJob(
+            resource_id=rid,
+            job_id=int(job.job_id),
+            name=name,
+            creator=job.creator_user_name,
+            git_url=s.git_source.git_url if s is not None and s.git_source is not None else None,
+            tasks=tuple(tasks),
+            job_clusters=tuple(clusters),
+            scheduled=is_scheduled(s),
+            bundle_managed=is_bundle_managed(s),
+            created_at=ms_to_datetime(job.created_time),
+        )
+
+    def task_record(self, t: Any, scan: _Scanner, where: str) -> tuple[DbxTask, DbxJobCluster | None]:
+        """A task's record and, when it declares its own `new_cluster`, that cluster.
+
+        A `for_each` task is recorded as the task it repeats (kind, compute, path), since that
+        is what runs; its credentials are reported under `<task>.for_each_task.task`.
+        """
+        body = t
+        if t.for_each_task is not None and t.for_each_task.task is not None:
+            body = t.for_each_task.task
+            where = f"{where}.for_each_task.task"
+        kind = task_kind(body)
+        scan.task_parameters(where, body)
+        new_cluster = None
+        if body.new_cluster is not None:
+            scan.cluster_spec(f"{where}.new_cluster", body.new_cluster)
+            new_cluster = DbxJobCluster(key=f"task:{t.task_key}", size=cluster_size(body.new_cluster))
+        path, source = task_path(body)
+        return (
+            DbxTask(
+                task_key=t.task_key,
+                kind=kind,
+                compute=task_compute(body, kind),
+                existing_cluster_id=body.existing_cluster_id,
+                job_cluster_key=body.job_cluster_key,
+                path=path,
+                source=source,
+            ),
+            new_cluster,
+        )
+
+    # --- runs --------------------------------------------------------------------------------
+
+    def read_runs(self, jobs: list[DbxJob]) -> list[DbxJobRun]:
+        """Completed runs, over `collection.runs_window_days`, of jobs that use existing clusters.
+
+        Runs are only needed to price CMP-001 (tasks on all-purpose clusters), so only jobs
+        with at least one task whose compute is `existing_cluster` are read: a job that runs
+        entirely on job clusters or serverless costs no run request at all.
+        """
+        window = self.ctx.config.collection.runs_window_days
+        since = datetime.now(UTC) - timedelta(days=window)
+        since_ms = int(since.timestamp() * 1000)
+        out: list[DbxJobRun] = []
+        for job in jobs:
+            if not any(t.compute == "existing_cluster" for t in job.tasks):
+                continue
+            runs = self.w.jobs.list_runs(
+                job_id=job.job_id, completed_only=True, expand_tasks=True, start_time_from=since_ms
+            )
+            out.extend(run_record(r, job.job_id) for r in runs if r.run_id is not None)
+        return out
+
+    # --- repos -------------------------------------------------------------------------------
+
+    def read_repos(self) -> list[DbxRepo]:
+        """`GET /api/2.0/repos`, every page."""
+        out = []
+        for r in self.w.repos.list():
+            if r.id is None:
+                continue
+            rid = self.oid("repos", r.id)
+            url = r.url
+            if url:
+                # A Git URL with a token in it is a literal credential like any other.
+                self.scan_value(rid, r.path or str(r.id), "databricks.repo", "url", "url", url)
+                url = strip_credentials(url)
+            out.append(
+                DbxRepo(
+                    resource_id=rid,
+                    repo_id=int(r.id),
+                    path=r.path,
+                    url=url,
+                    provider=r.provider,
+                    branch=r.branch,
+                )
+            )
+        return out
+
+    # --- experiments -------------------------------------------------------------------------
+
+    def read_experiments(self) -> list[DbxExperiment]:
+        """Active experiments, every page; the newest run only of those not updated lately.
+
+        An experiment whose `last_update_time` is within `ctx.activity_horizon_days` is active
+        whatever its runs say, so its run lookup (a rate-limited MLflow search) is skipped and
+        its `latest_run_at` stays None.
+        """
+        from databricks.sdk.service.ml import ViewType
+
+        horizon = datetime.now(UTC) - timedelta(days=self.ctx.activity_horizon_days)
+        out = []
+        found = self.w.experiments.search_experiments(view_type=ViewType.ACTIVE_ONLY, max_results=SEARCH_PAGE_SIZE)
+        for e in list(found):
+            if not e.experiment_id:
+                continue
+            updated = ms_to_datetime(e.last_update_time)
+            latest = None
+            if updated is None or updated < horizon:
+                latest = self.latest_run(e.experiment_id)
+            out.append(
+                DbxExperiment(
+                    resource_id=self.oid("experiments", e.experiment_id),
+                    experiment_id=e.experiment_id,
+                    name=e.name or e.experiment_id,
+                    lifecycle_stage=e.lifecycle_stage,
+                    created_at=ms_to_datetime(e.creation_time),
+                    last_update_at=updated,
+                    latest_run_at=latest,
+                )
+            )
+        return out
+
+    def latest_run(self, experiment_id: str) -> datetime | None:
+        runs = self.w.experiments.search_runs(
+            experiment_ids=[experiment_id], max_results=1, order_by=["attributes.start_time DESC"]
+        )
+        newest = next(iter(runs), None)  # one page only: the iterator is not drained
+        if newest is None or newest.info is None:
+            return None
+        times = [t for t in (ms_to_datetime(newest.info.start_time), ms_to_datetime(newest.info.end_time)) if t]
+        return max(times) if times else None
+
+    # --- tokens ------------------------------------------------------------------------------
+
+    def read_tokens(self) -> list[DbxToken]:
+        """`GET /api/2.0/token-management/tokens` (workspace admins only); no paging."""
+        out = []
+        for t in self.w.token_management.list():
+            if not t.token_id:
+                continue
+            out.append(
+                DbxToken(
+                    resource_id=self.oid("tokens", t.token_id),
+                    token_id=t.token_id,
+                    created_by=t.created_by_username,
+                    comment=t.comment,
+                    created_at=ms_to_datetime(t.creation_time),
+                    # expiry_time missing or <= 0 means the token never expires.
+                    expires_at=ms_to_datetime(t.expiry_time),
+                    last_used_at=ms_to_datetime(t.last_used_day),
+                )
+            )
+        return out
+
+    # --- sightings ---------------------------------------------------------------------------
+
+    def scan_map(self, rid: str, name: str, kind: str, location: str, values: Mapping[str, str] | None) -> None:
+        for key, value in (values or {}).items():
+            self.scan_value(rid, name, kind, location, key, value)
+
+    def scan_value(self, rid: str, name: str, kind: str, location: str, key: str, value: object) -> None:
+        """Record a SecretSighting and/or a UriSighting for one value; never keeps the value."""
+        if not isinstance(value, str):
+            return
+        facts = classify(key, value)
+        if facts is not None:
+            self.secrets.append(
+                SecretSighting(
+                    resource_id=rid,
+                    resource_name=name,
+                    resource_kind=kind,
+                    location=location,
+                    key=key,
+                    token=facts,
+                )
+            )
+        parsed = parse_azureml_uri(value)
+        if parsed is not None:
+            self.uris.append(
+                UriSighting(
+                    resource_id=rid,
+                    resource_name=name,
+                    resource_kind=kind,
+                    location=location,
+                    key=key,
+                    uri=strip_credentials(value.strip()),
+                    workspace_id=parsed[0],
+                )
+            )
+
+
+class _Scanner:
+    """Scans the configuration values of one object (a job) for credentials and AML URIs."""
+
+    def __init__(self, reader: _WorkspaceReader, rid: str, name: str, kind: str) -> None:
+        self._r, self._rid, self._name, self._kind = reader, rid, name, kind
+
+    def value(self, location: str, key: str, value: object) -> None:
+        self._r.scan_value(self._rid, self._name, self._kind, location, key, value)
+
+    def mapping(self, location: str, values: Mapping[str, str] | None) -> None:
+        for key, value in (values or {}).items():
+            self.value(location, key, value)
+
+    def sequence(self, location: str, name: str, values: Iterable[str] | None) -> None:
+        for i, value in enumerate(values or []):
+            self.value(location, f"{name}[{i}]", value)
+
+    def cluster_spec(self, where: str, spec: Any) -> None:
+        self.mapping(f"{where}.spark_env_vars", spec.spark_env_vars)
+        self.mapping(f"{where}.spark_conf", spec.spark_conf)
+
+    def task_parameters(self, where: str, t: Any) -> None:
+        if t.notebook_task is not None:
+            self.mapping(f"{where}.notebook_task.base_parameters", t.notebook_task.base_parameters)
+        if t.spark_python_task is not None:
+            self.sequence(f"{where}.spark_python_task", "parameters", t.spark_python_task.parameters)
+        if t.python_wheel_task is not None:
+            self.mapping(f"{where}.python_wheel_task.named_parameters", t.python_wheel_task.named_parameters)
+            self.sequence(f"{where}.python_wheel_task", "parameters", t.python_wheel_task.parameters)
+        if t.spark_submit_task is not None:
+            self.sequence(f"{where}.spark_submit_task", "parameters", t.spark_submit_task.parameters)
+        if t.sql_task is not None:
+            self.mapping(f"{where}.sql_task.parameters", t.sql_task.parameters)
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversions (pure functions of SDK objects)
+
+
+def ms_to_datetime(value: int | None) -> datetime | None:
+    """Epoch milliseconds as an aware UTC datetime; None for missing, zero or negative values."""
+    if value is None or value <= 0:
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _enum(value: Any) -> str | None:
+    """An SDK enum's wire value. The SDK parses values it does not know as None."""
+    return None if value is None else str(getattr(value, "value", value))
+
+
+def cluster_size(spec: Any) -> ClusterSize:
+    """Size and pricing facts of a `ClusterDetails` or `ClusterSpec`."""
+    az = spec.azure_attributes
+    auto = spec.autoscale
+    return ClusterSize(
+        node_type_id=spec.node_type_id,
+        driver_node_type_id=spec.driver_node_type_id or spec.node_type_id,
+        # With autoscale, `num_workers` is the current target, not the configured size.
+        num_workers=None if auto is not None else spec.num_workers,
+        autoscale_min=auto.min_workers if auto is not None else None,
+        autoscale_max=auto.max_workers if auto is not None else None,
+        availability=_enum(az.availability) if az is not None else None,
+        first_on_demand=az.first_on_demand if az is not None else None,
+        spark_version=spec.spark_version,
+        policy_id=spec.policy_id,
+    )
+
+
+def task_kind(t: Any) -> str:
+    """What a task runs: `notebook`, `spark_python`, ... or `other`."""
+    for attr, kind in _TASK_KINDS:
+        if getattr(t, attr, None) is not None:
+            return kind
+    return "other"
+
+
+def task_compute(t: Any, kind: str) -> str:
+    """Where a task runs: `existing_cluster`, `job_cluster`, `new_cluster`, `serverless` or `none`."""
+    if t.existing_cluster_id:
+        return "existing_cluster"
+    if t.job_cluster_key:
+        return "job_cluster"
+    if t.new_cluster is not None:
+        return "new_cluster"
+    if t.environment_key:
+        return "serverless"
+    if kind == "notebook" and t.notebook_task is not None and t.notebook_task.warehouse_id:
+        return "none"  # a SQL notebook on a SQL warehouse
+    if kind in _SERVERLESS_CAPABLE:
+        return "serverless"
+    return "none"
+
+
+def task_path(t: Any) -> tuple[str | None, str | None]:
+    """(notebook path or Python file, `GIT`/`WORKSPACE` source) of a task that runs one."""
+    if t.notebook_task is not None:
+        return t.notebook_task.notebook_path or None, _enum(t.notebook_task.source)
+    if t.spark_python_task is not None:
+        return t.spark_python_task.python_file or None, _enum(t.spark_python_task.source)
+    return None, None
+
+
+def is_scheduled(s: Any) -> bool:
+    """An unpaused cron schedule, trigger (file arrival, periodic, table update) or continuous run."""
+    if s is None:
+        return False
+    for part in (s.schedule, s.trigger, s.continuous):
+        if part is not None and _enum(part.pause_status) != "PAUSED":
+            return True
+    return False
+
+
+def is_bundle_managed(s: Any) -> bool:
+    """True when a Databricks Asset Bundle deployed the job (`settings.deployment.kind`)."""
+    return s is not None and s.deployment is not None and _enum(s.deployment.kind) == "BUNDLE"
+
+
+def _duration(obj: Any) -> int:
+    """`run_duration`, else setup + execution + cleanup, else end - start (all ms)."""
+    if obj.run_duration:
+        return int(obj.run_duration)
+    parts = [obj.setup_duration, obj.execution_duration, obj.cleanup_duration]
+    total = sum(int(p) for p in parts if p)
+    if total:
+        return total
+    if obj.start_time and obj.end_time and obj.end_time > obj.start_time:
+        return int(obj.end_time - obj.start_time)
+    return 0
+
+
+def run_record(r: Any, job_id: int) -> DbxJobRun:
+    """A completed run with, per task, the cluster it ran on and for how long."""
+    tasks = []
+    for t in r.tasks or []:
+        cluster = t.cluster_instance.cluster_id if t.cluster_instance is not None else None
+        tasks.append(
+            DbxTaskRun(task_key=t.task_key, cluster_id=cluster or t.existing_cluster_id, duration_ms=_duration(t))
+        )
+    return DbxJobRun(
+        run_id=int(r.run_id),
+        job_id=int(r.job_id or job_id),
+        start_time=ms_to_datetime(r.start_time),
+        duration_ms=_duration(r),
+        tasks=tuple(tasks),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Failures
+
+
+_HINTS: Mapping[tuple[str, int], str] = {
+    (
+        "tokens",
+        403,
+    ): "Token management needs workspace admin; grant the audit principal admin or disable IAM-002.",
+    ("tokens", 404): "Token management is not available on this workspace (it needs the Premium tier); "
+    "disable IAM-002 for it.",
+    (
+        "repos",
+        403,
+    ): "The audit principal cannot list Git folders; give it workspace access or disable GIT-003.",
+    ("repos", 400): "Git folders (repos) look disabled on this workspace; enable them or disable GIT-003.",
+    ("experiments", 403): "The audit principal cannot search MLflow experiments; give it CAN_READ on them "
+    "or disable EXP-002.",
+    (
+        "clusters",
+        403,
+    ): "The audit principal cannot list clusters; add it to the workspace with workspace access.",
+    ("jobs", 403): "The audit principal cannot list jobs; add it to the workspace with workspace access.",
+    ("runs", 403): "The audit principal cannot list job runs; grant it CAN_VIEW on the jobs.",
+}
+
+
+def failure_status(scope_id: str, family: str, exc: BaseException, *, calls: int = 0) -> ScopeStatus:
+    """A failed ScopeStatus for one family, with HTTP status, error code and a hint."""
+    from databricks.sdk.errors.base import DatabricksError
+    from requests import RequestException
+
+    cause = exc
+    prefix = ""
+    if isinstance(exc, TimeoutError):
+        prefix = "gave up after retrying until the deadline: "
+        if exc.__cause__ is not None:
+            cause = exc.__cause__
+    status = http_status(cause) if isinstance(cause, DatabricksError) else None
+    code = getattr(cause, "error_code", None) if isinstance(cause, DatabricksError) else None
+    if isinstance(exc, TimeoutError) and isinstance(cause, RequestException):
+        hint = (
+            "The workspace could not be reached until the retry deadline: check the host, private "
+            "endpoints, firewall and proxy settings."
+        )
+    elif isinstance(exc, TimeoutError):
+        hint = (
+            "The workspace kept throttling or failing until the retry deadline "
+            "(collection.retry_timeout_seconds); try again later or raise the deadline."
+        )
+    elif isinstance(exc, RequestException):
+        hint = "The request failed on the network: check the host name, private endpoints, firewall and proxy."
+    elif status == 401:
+        hint = (
+            "The workspace refused the credential: check the token, or that the Entra identity is a "
+            "user of this workspace."
+        )
+    elif status is not None and (family, status) in _HINTS:
+        hint = _HINTS[(family, status)]
+    elif code == "FEATURE_DISABLED":
+        hint = f"The {family} API is disabled on this workspace; disable the policies that read it."
+    elif status == 403:
+        hint = f"The audit principal may not read {family}; grant it read access or disable the policies that need it."
+    elif isinstance(exc, ValueError | KeyError | TypeError):
+        hint = (
+            "The API answered something the SDK could not parse; "
+            "report it together with the workspace's region and tier."
+        )
+    else:
+        hint = "See the error; the other families of this workspace were still read."
+    text = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+    # The SDK appends its config (host, auth type...) to 401/403 messages; the scope id says as much.
+    text = text.split(". Config: ", 1)[0]
+    return ScopeStatus(
+        scope_id=scope_id,
+        scope_kind=SCOPE_KIND,
+        family=family,
+        ok=False,
+        error=_short(prefix + (text if code else f"{type(cause).__name__}: {text}")),
+        status=status,
+        code=code,
+        hint=hint,
+        calls=calls,
+    )
+
+
+def http_status(err: BaseException) -> int | None:
+    """The HTTP status an SDK error class stands for (the SDK does not keep the number)."""
+    from databricks.sdk.errors import platform
+
+    for status, cls in platform.STATUS_CODE_MAPPING.items():
+        if isinstance(err, cls):
+            return int(status)
+    return None
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"
+
+
+__all__ = ["FAMILIES", "collect_workspace", "failure_status", "ms_to_datetime"]
