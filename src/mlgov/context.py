@@ -97,6 +97,23 @@ def cloud_endpoints(azure: AzureConfig | None) -> CloudEndpoints:
     )
 
 
+DEFAULT_ACTIVITY_HORIZON_DAYS = 90
+
+
+def default_activity_horizon(config: Config) -> int:
+    """EXP-002's configured `stale_after_days` when it is set, else 90 days.
+
+    The horizon must not exceed the staleness threshold: an experiment updated 60 days ago
+    whose run lookup was skipped would otherwise look stale to a 30-day policy.
+    """
+    for policy_id, params in config.policies.parameters.items():
+        if policy_id.upper() == "EXP-002":
+            value = params.get("stale_after_days")
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value
+    return DEFAULT_ACTIVITY_HORIZON_DAYS
+
+
 class CachingCredential:
     """Wraps a TokenCredential and reuses each scope's token until shortly before it expires.
 
@@ -168,8 +185,14 @@ class AuditContext:
         azure_credential: TokenCredential | None = None,
         databricks_overrides: Mapping[str, Any] | None = None,
         azure_client_kwargs: Mapping[str, Any] | None = None,
+        activity_horizon_days: int | None = None,
     ) -> None:
         self.config = config
+        self.activity_horizon_days = (
+            activity_horizon_days if activity_horizon_days is not None else default_activity_horizon(config)
+        )
+        """An MLflow experiment updated within this many days is active whatever its runs say, so
+        collectors skip looking up its newest run. Never more than EXP-002's `stale_after_days`."""
         self.cloud = cloud_endpoints(config.azure)
         self._given_credential = azure_credential
         self._credential: CachingCredential | None = None
