@@ -208,9 +208,17 @@ class PricesConfig(_Section):
 
 
 class StateConfig(_Section):
-    """Where the state store lives."""
+    """Where the state store lives and how long a run waits for another one to finish.
+
+    Keep the file on a local disk or a block volume (Kubernetes PVC backed by a disk): SQLite
+    locking is unreliable on network file systems (SMB/Azure Files, NFS). `journal_mode: wal`
+    lets `mlgov findings` read while an audit writes, but only on a local disk.
+    """
 
     path: str = "mlgov-state.db"
+    lock_timeout_seconds: float = Field(default=60.0, ge=0, le=3600)
+    """How long an audit waits for another audit holding the store before giving up."""
+    journal_mode: Literal["delete", "wal"] = "delete"
 
 
 class WaiversConfig(_Section):
@@ -218,25 +226,63 @@ class WaiversConfig(_Section):
 
     file: str | None = None
     max_days: int = Field(default=180, ge=1, le=3650)
+    warn_days: int = Field(default=7, ge=0, le=90)
+    """Waivers expiring within this many days are listed (and notified once)."""
+
+
+EventName = Literal["new", "reopened", "resolved", "waiver_expired", "waiver_expiring"]
+ALL_EVENTS: tuple[EventName, ...] = ("new", "reopened", "resolved", "waiver_expired", "waiver_expiring")
 
 
 class Destination(_Section):
-    """Where notifications go (Teams Workflows, Standard Webhooks, Slack-compatible)."""
+    """Where notifications go (Teams Workflows, Standard Webhooks, Slack-compatible).
+
+    `url` is a secret (a Workflows URL carries a `sig=` signature): it is never logged and
+    never shown in an error. Filters: `min_severity`, `policies` (ids or globs like `CST-*`),
+    `targets` (globs on the workspace/scope id or the resource id, case-insensitive) and
+    `events`. An empty list means no filter.
+    """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     type: Literal["teams", "webhook", "slack"]
     url: SecretStr
     secret: SecretStr | None = None
-    """`whsec_...` signing secret for `webhook` destinations."""
+    """`whsec_...` signing secret (Standard Webhooks) for `webhook` destinations."""
     min_severity: Literal["critical", "high", "medium", "low", "info"] = "low"
     policies: list[str] = Field(default_factory=list)
     targets: list[str] = Field(default_factory=list)
-    events: list[Literal["new", "reopened", "resolved", "waiver_expired", "waiver_expiring"]] = Field(
-        default_factory=lambda: ["new", "reopened", "resolved", "waiver_expired", "waiver_expiring"]
-    )
+    events: list[EventName] = Field(default_factory=lambda: list(ALL_EVENTS))
     reminder_days: int = Field(default=7, ge=0, le=90)
     """Send a digest of what is still open every N days; 0 turns reminders off."""
     body: Literal["standard", "slack"] = "standard"
+    """For `webhook` destinations: the documented mlgov JSON body, or a Slack-compatible one."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: SecretStr) -> SecretStr:
+        from mlgov.delivery.urls import check_url
+
+        return SecretStr(check_url(value.get_secret_value()))
+
+    @model_validator(mode="after")
+    def _secret(self) -> Destination:
+        if self.type == "webhook":
+            if self.secret is None:
+                raise ValueError(
+                    f"destination {self.name}: a webhook destination needs `secret` (whsec_<base64>, "
+                    "e.g. `secret: ${env:MLGOV_WEBHOOK_SECRET}`) to sign its messages"
+                )
+            from mlgov.delivery.signing import check_secret
+
+            check_secret(self.secret.get_secret_value(), self.name)
+        return self
+
+    def warnings(self) -> list[str]:
+        """Things worth telling the user about this destination that are not errors."""
+        from mlgov.delivery.urls import url_warning
+
+        found = url_warning(self.url.get_secret_value(), self.type)
+        return [f"destination {self.name}: {found}"] if found else []
 
 
 class NotificationsConfig(_Section):
@@ -246,6 +292,31 @@ class NotificationsConfig(_Section):
     report_url: str | None = None
     """A link to the full report, put on Teams cards when they are cut short."""
     deadline_seconds: int = Field(default=120, ge=5)
+    """Time allowed for sending all deliveries of a run; what is not sent stays in the outbox."""
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    """Attempts per delivery within one run (408, 429, 5xx and transport errors are retried)."""
+    attempt_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    """Base of the exponential backoff (full jitter) between attempts."""
+    min_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    """At most one POST per this many seconds to the same URL (Teams throttles above 4/s)."""
+    max_pending_days: int = Field(default=7, ge=1, le=90)
+    """Deliveries still unsent after this many days are dropped (marked `dead`) instead of sent late."""
+
+    @field_validator("report_url")
+    @classmethod
+    def _report_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s]+$", value.strip()):
+            raise ValueError("report_url must be an http(s) URL")
+        return value.strip() if value else value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> NotificationsConfig:
+        names = [d.name for d in self.destinations]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"destination names must be unique: {', '.join(dupes)}")
+        return self
 
 
 class ServeConfig(_Section):
