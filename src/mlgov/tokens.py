@@ -24,8 +24,16 @@ _GITHUB_PAT = re.compile(r"^(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_
 _BEARER = re.compile(r"^bearer\s+(\S+)$", re.IGNORECASE)
 # user:password@ or a long token used as the user name (https://<PAT>@github.com/...).
 _URL_CREDENTIAL = re.compile(
-    r"^[a-z][a-z0-9+.-]*://(?:[^/@\s:]+:[^/@\s]+|[A-Za-z0-9_\-]{20,})@", re.IGNORECASE
+    r"^(?:jdbc:)?[a-z][a-z0-9+.-]*://(?:[^/@\s:]+:[^/@\s]+|[A-Za-z0-9_\-]{20,})@", re.IGNORECASE
 )
+# A secret inside a longer value: `password=` in a JDBC/ODBC connection string, `AccountKey=` or
+# `SharedAccessKey=` in an Azure connection string, `sig=` in a SAS URL. An empty value, a
+# `${VAR}` / `{{secrets/...}}` reference or a `<placeholder>` after the `=` is not a secret.
+_EMBEDDED_SECRET = re.compile(
+    r"(?:^|[;?&])\s*(?:password|pwd|accountkey|sharedaccesskey|sig)\s*=(?!\s*(?:[;&]|$|\$\{|\{\{|<|\*))",
+    re.IGNORECASE,
+)
+_URL_SCHEME = re.compile(r"^(?:jdbc:)?[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _SECRET_NAME = re.compile(
     r"(?:^|[_.\-])(?:token|secret|password|passwd|pwd|api[_\-]?key|apikey|access[_\-]?key|"
     r"client[_\-]?secret|sas|connection[_\-]?string|credential|credentials)(?:$|[_.\-])",
@@ -60,10 +68,13 @@ def classify(key: str, value: object) -> TokenFacts | None:
         return None
     bearer = _BEARER.match(text)
     if bearer:
-        inner = classify(key, bearer.group(1))
+        value_part = bearer.group(1)
+        if is_secret_reference(value_part) or _NOT_A_SECRET_VALUE.match(value_part):
+            return None  # `Bearer {{secrets/s/k}}` or `Bearer ${TOKEN}`: a reference, not a credential
+        inner = classify(key, value_part)
         if inner is not None:
             return inner
-        return TokenFacts(kind="bearer", length=len(bearer.group(1)))
+        return TokenFacts(kind="bearer", length=len(value_part))
     jwt = decode_jwt(text)
     if jwt is not None:
         return jwt
@@ -73,6 +84,9 @@ def classify(key: str, value: object) -> TokenFacts | None:
         return TokenFacts(kind="github_pat", length=len(text))
     if _URL_CREDENTIAL.match(text) and not text.lower().startswith(("azureml://", "databricks://")):
         return TokenFacts(kind="credential_in_url", length=len(text))
+    if _EMBEDDED_SECRET.search(text):
+        kind = "credential_in_url" if _URL_SCHEME.match(text) else "named_secret"
+        return TokenFacts(kind=kind, length=len(text))
     if _SECRET_NAME.search(key) and not _NOT_A_SECRET_VALUE.match(text) and not _looks_like_plain_value(text):
         return TokenFacts(kind="named_secret", length=len(text))
     return None
