@@ -200,6 +200,8 @@ class AuditContext:
         self.azure_client_kwargs: dict[str, Any] = dict(azure_client_kwargs or {})
         """Extra keyword arguments for every azure-mgmt / azure-ai-ml client (tests: retry settings)."""
         self._lock = threading.Lock()
+        self._azure_clients: dict[tuple[str, ...], Any] = {}
+        self._clients_lock = threading.RLock()
         conc = config.collection.concurrency
         self.limiters = {
             "arm": Limiter("arm", conc.arm),
@@ -246,6 +248,118 @@ class AuditContext:
         return identity.DefaultAzureCredential(
             authority=authority, managed_identity_client_id=client_id
         )
+
+    # --- Azure clients (one per subscription or workspace, cached) --------------------------
+
+    def azure_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for every Azure client: timeouts from the config, then overrides.
+
+        `retry_total`/`retry_backoff_factor`/`connection_verify`... given as
+        `azure_client_kwargs` win (tests make retries instant with them).
+        """
+        coll = self.config.collection
+        kwargs: dict[str, Any] = {
+            "connection_timeout": min(30, coll.request_timeout_seconds),
+            "read_timeout": coll.request_timeout_seconds,
+            "timeout": coll.retry_timeout_seconds,
+        }
+        kwargs.update(self.azure_client_kwargs)
+        return kwargs
+
+    def _cached_client(self, key: tuple[str, ...], build: Any) -> Any:
+        with self._clients_lock:
+            client = self._azure_clients.get(key)
+            if client is None:
+                client = build()
+                self._azure_clients[key] = client
+            return client
+
+    def _mgmt_kwargs(self) -> dict[str, Any]:
+        from mlgov.collectors.azure_common import arm_policies
+
+        kwargs = self.azure_kwargs()
+        scope = self.cloud.arm_scope
+        kwargs["credential_scopes"] = [scope]
+        kwargs["policies"] = arm_policies(self.azure_credential(), scope, self.limit("arm"), **kwargs)
+        return kwargs
+
+    def arm_tenant_client(self) -> Any:
+        """An ARM pipeline client for tenant-level GETs (`/subscriptions`), on this cloud."""
+
+        def build() -> Any:
+            from azure.mgmt.core import ARMPipelineClient
+
+            kwargs = self._mgmt_kwargs()
+            kwargs.pop("credential_scopes")
+            return ARMPipelineClient(base_url=self.cloud.arm_endpoint, **kwargs)
+
+        return self._cached_client(("tenant",), build)
+
+    def arm_client(self, subscription_id: str) -> Any:
+        """azure-mgmt-resource's ResourceManagementClient for a subscription, on this cloud.
+
+        Its pipeline has no provider auto-registration policy (a read-only audit never POSTs).
+        """
+
+        def build() -> Any:
+            from azure.mgmt.resource.resources import ResourceManagementClient
+
+            cred, base = self.azure_credential(), self.cloud.arm_endpoint
+            return ResourceManagementClient(cred, subscription_id, base_url=base, **self._mgmt_kwargs())
+
+        return self._cached_client(("arm", subscription_id.lower()), build)
+
+    def acr_client(self, subscription_id: str) -> Any:
+        """ContainerRegistryManagementClient for a subscription, on this cloud."""
+
+        def build() -> Any:
+            from azure.mgmt.containerregistry import ContainerRegistryManagementClient
+
+            cred, base = self.azure_credential(), self.cloud.arm_endpoint
+            return ContainerRegistryManagementClient(cred, subscription_id, base_url=base, **self._mgmt_kwargs())
+
+        return self._cached_client(("acr", subscription_id.lower()), build)
+
+    def authz_client(self, subscription_id: str) -> Any:
+        """AuthorizationManagementClient (4.0, old generator: base_url + credential_scopes)."""
+
+        def build() -> Any:
+            from azure.mgmt.authorization import AuthorizationManagementClient
+
+            cred, base = self.azure_credential(), self.cloud.arm_endpoint
+            return AuthorizationManagementClient(cred, subscription_id, base_url=base, **self._mgmt_kwargs())
+
+        return self._cached_client(("authz", subscription_id.lower()), build)
+
+    def ml_client(self, subscription_id: str, resource_group: str, workspace_name: str) -> Any:
+        """An azure-ai-ml MLClient for one workspace, always with `cloud=` (and `cloud_metadata=`
+        for a custom cloud): MLClient otherwise inherits whatever cloud the process last used."""
+        key = ("ml", subscription_id.lower(), resource_group.lower(), workspace_name.lower())
+        return self._cached_client(
+            key, lambda: self._build_ml_client(subscription_id, resource_group, workspace_name)
+        )
+
+    def _build_ml_client(self, subscription_id: str, resource_group: str, workspace_name: str) -> Any:
+        from azure.ai.ml import MLClient  # about 1 s to import: only when AML is audited
+
+        from mlgov.collectors.azure_common import (
+            LimitPolicy,
+            ScopeMappingCredential,
+            register_aml_cloud,
+        )
+
+        kwargs = self.azure_kwargs()
+        kwargs.update(cloud=self.cloud.aml_cloud, enable_telemetry=False, show_progress=False)
+        kwargs["per_retry_policies"] = [LimitPolicy(self.limit("arm"))]
+        credential: Any = self.azure_credential()
+        metadata = self.cloud.aml_cloud_metadata
+        if metadata is not None:
+            register_aml_cloud(self.cloud.aml_cloud, metadata)
+            kwargs["cloud_metadata"] = metadata
+            derived = self.cloud.arm_endpoint.rstrip("/") + "/.default"
+            if derived != self.cloud.arm_scope:
+                credential = ScopeMappingCredential(credential, {derived: self.cloud.arm_scope})
+        return MLClient(credential, subscription_id, resource_group, workspace_name, **kwargs)
 
     # --- Databricks ----------------------------------------------------------------------
 
@@ -297,5 +411,11 @@ class AuditContext:
 
     def close(self) -> None:
         """Release credentials (and the processes or sockets they hold)."""
+        with self._clients_lock:
+            clients, self._azure_clients = list(self._azure_clients.values()), {}
+        for client in clients:
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()
         if self._credential is not None:
             self._credential.close()

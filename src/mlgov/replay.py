@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -201,6 +202,57 @@ def replay_vcr(cassette_dir: Path | str) -> Any:
     return v
 
 
+_CONNECTION_LOCK = threading.RLock()
+_SERIALIZED: list[Any] = []
+"""(users, originals) of the connection set-up patch, shared by nested or concurrent replays."""
+
+
+@contextmanager
+def serialized_connection_setup() -> Iterator[None]:
+    """Make vcrpy safe for collectors that read several scopes on threads.
+
+    vcrpy builds each fake connection inside `force_reset()`, which puts the real urllib3
+    connection classes back *for the whole process* for a moment (vcrpy issue #212): a thread
+    opening a connection in that moment gets a real one and goes to the network. Here the
+    creation of connections (urllib3's `_new_conn`) and vcrpy's connection set-up take one
+    lock, so the window is never seen by another thread. Requests themselves still run in
+    parallel.
+    """
+    from urllib3 import connectionpool
+    from vcr.stubs import VCRConnection
+
+    targets = [
+        (connectionpool.HTTPConnectionPool, "_new_conn"),
+        (connectionpool.HTTPSConnectionPool, "_new_conn"),
+        (VCRConnection, "__init__"),
+    ]
+    with _CONNECTION_LOCK:
+        if not _SERIALIZED:
+            originals = [(cls, name, cls.__dict__[name]) for cls, name in targets if name in cls.__dict__]
+            for cls, name, original in originals:
+                setattr(cls, name, _locked(original))
+            _SERIALIZED[:] = [0, originals]
+        _SERIALIZED[0] += 1
+    try:
+        yield
+    finally:
+        with _CONNECTION_LOCK:
+            _SERIALIZED[0] -= 1
+            if _SERIALIZED[0] == 0:
+                for cls, name, original in _SERIALIZED[1]:
+                    setattr(cls, name, original)
+                _SERIALIZED.clear()
+
+
+def _locked(function: Any) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _CONNECTION_LOCK:
+            return function(*args, **kwargs)
+
+    wrapper.__wrapped__ = function  # type: ignore[attr-defined]
+    return wrapper
+
+
 @contextmanager
 def replaying(cassette: Path | str, *more: Path | str, now: datetime | None = None) -> Iterator[Any]:
     """Replay cassette file(s) for the duration of the block; yields the vcrpy cassette.
@@ -215,7 +267,9 @@ def replaying(cassette: Path | str, *more: Path | str, now: datetime | None = No
     name = "|".join([path.name, *(Path(m).name for m in more)])
     TemplatePersister.now = now
     try:
-        with replay_vcr(path.parent).use_cassette(name, allow_playback_repeats=False) as cass:
+        with serialized_connection_setup(), replay_vcr(path.parent).use_cassette(
+            name, allow_playback_repeats=False
+        ) as cass:
             yield cass
     finally:
         TemplatePersister.now = None

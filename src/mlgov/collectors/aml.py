@@ -1,0 +1,447 @@
+"""AML collector: one workspace's settings, computes and jobs, through azure-ai-ml.
+
+Three API families, each read on its own (one failing does not stop the others) and each
+reported as a `ScopeStatus` of the workspace (`scope_kind="aml_workspace"`):
+
+- `workspace`: `ml.workspaces.get` (registry id, MLflow tracking URI, discovery URL, region);
+- `computes`: `ml.compute.list()` (instances: idle shutdown, enabled stop schedules, state;
+  clusters: min/max nodes, VM priority; size of both);
+- `jobs`: `ml.jobs.list(list_view_type=ALL)`, active and archived jobs in one paged list
+  (experiment, status, times, compute, Git properties, environment variables).
+
+Experiments are derived from the jobs (`AmlJob.experiment`), not read separately: azure-ai-ml
+has no public experiments API, the run-history and MLflow REST surfaces would add a call per
+workspace (plus a second data-plane host and token audience) for data the job list already
+carries, and EXP-001, GIT-002 and CMP-002 all need that one job list anyway.
+
+Two facts azure-ai-ml's entities drop are read from the same list responses, through the
+per-call `raw_response_hook` of azure-core (no extra request): a job's `isArchived` flag, and
+jobs the SDK cannot turn into an entity (it silently yields None for those; they are kept
+here from their JSON so that no job goes missing).
+
+Records hold no SDK object and no secret: environment variables go through
+`mlgov.tokens.classify`, and only the facts about a credential survive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from mlgov.context import AuditContext
+from mlgov.inventory import AmlCompute, AmlJob, AmlWorkspace, ScopeStatus, SecretSighting, UriSighting
+from mlgov.progress import ProgressListener
+from mlgov.targets import AmlTarget
+from mlgov.tokens import classify, parse_azureml_uri, strip_credentials
+
+SCOPE_KIND = "aml_workspace"
+GIT_REPO_KEYS = ("mlflow.source.git.repoURL", "azureml.git.repository_uri")
+GIT_COMMIT_KEYS = ("mlflow.source.git.commit", "azureml.git.commit")
+GIT_DIRTY_KEY = "azureml.git.dirty"
+COMPUTE_TYPES = {
+    "computeinstance": "ComputeInstance",
+    "amlcompute": "AmlCompute",
+    "kubernetes": "Kubernetes",
+    "virtualmachine": "VirtualMachine",
+    "synapsespark": "SynapseSpark",
+    "databricks": "Databricks",
+    "hdinsight": "HDInsight",
+    "aks": "AKS",
+}
+VM_PRIORITIES = {"low_priority": "LowPriority", "lowpriority": "LowPriority", "dedicated": "Dedicated"}
+
+
+def collect_workspace(
+    ctx: AuditContext, target: AmlTarget, listener: ProgressListener
+) -> tuple[AmlWorkspace, list[ScopeStatus]]:
+    """Read one AML workspace; failures of a family become failed `ScopeStatus` entries."""
+    from mlgov.collectors.azure_common import AZURE_ERRORS, failed_scope
+
+    ws_id = target.resource_id
+    statuses: list[ScopeStatus] = []
+    try:
+        ml = ctx.ml_client(target.subscription_id, target.resource_group, target.name)
+    except AZURE_ERRORS as exc:
+        statuses.append(failed_scope(exc, scope_id=ws_id, scope_kind=SCOPE_KIND, family="*"))
+        listener.family_done(ws_id, "*", 0, False)
+        return _empty(target), statuses
+
+    # --- workspace
+    registry_id: str | None = None
+    tracking_uri: str | None = None
+    discovery_url: str | None = None
+    location = target.location
+    try:
+        ws = ml.workspaces.get(target.name)
+        registry_id = _str(getattr(ws, "container_registry", None))
+        tracking_uri = _str(getattr(ws, "mlflow_tracking_uri", None))
+        discovery_url = _str(getattr(ws, "discovery_url", None))
+        location = _str(getattr(ws, "location", None)) or location
+        statuses.append(_ok(ws_id, "workspace", 1))
+        listener.family_done(ws_id, "workspace", 1, True)
+    except AZURE_ERRORS as exc:
+        statuses.append(failed_scope(exc, scope_id=ws_id, scope_kind=SCOPE_KIND, family="workspace", calls=1))
+        listener.family_done(ws_id, "workspace", 0, False)
+
+    # --- computes
+    computes: list[AmlCompute] = []
+    try:
+        computes = [compute_from_entity(c, ws_id) for c in ml.compute.list() if c is not None]
+        statuses.append(_ok(ws_id, "computes", 1))
+        listener.family_done(ws_id, "computes", len(computes), True)
+    except AZURE_ERRORS as exc:
+        computes = []
+        statuses.append(failed_scope(exc, scope_id=ws_id, scope_kind=SCOPE_KIND, family="computes", calls=1))
+        listener.family_done(ws_id, "computes", 0, False)
+
+    # --- jobs
+    jobs: list[AmlJob] = []
+    secrets: list[SecretSighting] = []
+    uris: list[UriSighting] = []
+    pages = _RawPages()
+    try:
+        from azure.ai.ml.constants import ListViewType
+
+        entities = list(ml.jobs.list(list_view_type=ListViewType.ALL, raw_response_hook=pages))
+        jobs, secrets, uris = _jobs(entities, pages, ws_id)
+        statuses.append(_ok(ws_id, "jobs", max(pages.count, 1)))
+        listener.family_done(ws_id, "jobs", len(jobs), True)
+    except AZURE_ERRORS as exc:
+        jobs, secrets, uris = [], [], []
+        statuses.append(
+            failed_scope(exc, scope_id=ws_id, scope_kind=SCOPE_KIND, family="jobs", calls=max(pages.count, 1))
+        )
+        listener.family_done(ws_id, "jobs", 0, False)
+
+    record = AmlWorkspace(
+        resource_id=ws_id,
+        name=target.name,
+        subscription_id=target.subscription_id,
+        resource_group=target.resource_group,
+        location=location,
+        registry_id=registry_id,
+        mlflow_tracking_uri=tracking_uri,
+        discovery_url=discovery_url,
+        computes=tuple(computes),
+        jobs=tuple(sorted(jobs, key=lambda j: j.resource_id.lower())),
+        secrets=tuple(secrets),
+        mlflow_uris=tuple(uris),
+    )
+    return record, statuses
+
+
+# ---------------------------------------------------------------------------------------------
+# Computes
+
+
+def compute_from_entity(compute: Any, workspace_id: str) -> AmlCompute:
+    """An `AmlCompute` record from an azure-ai-ml compute entity."""
+    name = str(getattr(compute, "name", "") or "")
+    raw_type = str(_enum_text(getattr(compute, "type", None)) or "")
+    # azure-ai-ml models instances, clusters, Kubernetes, VMs and Synapse; other kinds (AKS,
+    # HDInsight...) come back as an `UnsupportedCompute` that no longer says what it is.
+    unsupported = not raw_type or raw_type.startswith("*")
+    compute_type = "Unsupported" if unsupported else COMPUTE_TYPES.get(raw_type.lower(), raw_type)
+    resource_id = _str(getattr(compute, "id", None)) or f"{workspace_id}/computes/{name}"
+    common: dict[str, Any] = {
+        "resource_id": resource_id,
+        "name": name,
+        "compute_type": compute_type,
+        "location": _str(getattr(compute, "location", None)),
+        "vm_size": _str(getattr(compute, "size", None)),
+    }
+    if compute_type == "ComputeInstance":
+        return AmlCompute(
+            **common,
+            state=_enum_text(getattr(compute, "state", None)),
+            idle_shutdown_minutes=_int(getattr(compute, "idle_time_before_shutdown_minutes", None)),
+            stop_schedules=_enabled_stop_schedules(getattr(compute, "schedules", None)),
+            created_by=_assigned_user(compute),
+        )
+    if compute_type == "AmlCompute":
+        tier = _enum_text(getattr(compute, "tier", None))
+        return AmlCompute(
+            **common,
+            min_nodes=_int(getattr(compute, "min_instances", None)),
+            max_nodes=_int(getattr(compute, "max_instances", None)),
+            vm_priority=VM_PRIORITIES.get((tier or "").lower(), tier),
+        )
+    return AmlCompute(**common, state=_enum_text(getattr(compute, "state", None)))
+
+
+def _enabled_stop_schedules(schedules: Any) -> int:
+    entries = getattr(schedules, "compute_start_stop", None) or []
+    count = 0
+    for entry in entries:
+        action = (_enum_text(getattr(entry, "action", None)) or "").lower()
+        state = (_enum_text(getattr(entry, "state", None)) or "enabled").lower()
+        if action == "stop" and state == "enabled":
+            count += 1
+    return count
+
+
+def _assigned_user(compute: Any) -> str | None:
+    # azure-ai-ml's ComputeInstance does not expose ARM `createdBy`; for a personal instance
+    # it does expose the user it is assigned to (an Entra object id), which is who owns it.
+    assigned = getattr(compute, "create_on_behalf_of", None)
+    return _str(getattr(assigned, "user_object_id", None))
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs
+
+
+class _RawPages:
+    """A `raw_response_hook` that keeps the JSON jobs of every page the list returned."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.jobs: dict[str, Mapping[str, Any]] = {}
+
+    def __call__(self, response: Any) -> None:
+        self.count += 1
+        http = getattr(response, "http_response", None)
+        if http is None or getattr(http, "status_code", 0) >= 400:
+            return
+        try:
+            body = json.loads(http.text())
+        except (ValueError, TypeError):
+            return
+        for item in body.get("value", []) if isinstance(body, dict) else []:
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                self.jobs[item["id"].lower()] = item
+
+    def archived(self, job_id: str) -> bool:
+        props = self.jobs.get(job_id.lower(), {}).get("properties")
+        return bool(props.get("isArchived")) if isinstance(props, dict) else False
+
+
+def _jobs(
+    entities: Iterable[Any], pages: _RawPages, workspace_id: str
+) -> tuple[list[AmlJob], list[SecretSighting], list[UriSighting]]:
+    jobs: list[AmlJob] = []
+    secrets: list[SecretSighting] = []
+    uris: list[UriSighting] = []
+    seen: set[str] = set()
+    for entity in entities:
+        if entity is None:
+            continue
+        job, env = job_from_entity(entity, workspace_id)
+        job = _with_archived(job, pages.archived(job.resource_id))
+        seen.add(job.resource_id.lower())
+        jobs.append(job)
+        _scan_env(job, env, workspace_id, secrets, uris)
+        _scan_git(job, _properties(getattr(entity, "properties", None)), secrets)
+    # Jobs azure-ai-ml could not parse (it yields None for them) are kept from their JSON.
+    for key, raw in pages.jobs.items():
+        if key in seen:
+            continue
+        job, env = job_from_json(raw, workspace_id)
+        jobs.append(job)
+        _scan_env(job, env, workspace_id, secrets, uris)
+        props = _dict(raw.get("properties"))
+        _scan_git(job, _properties(props.get("properties")), secrets)
+    return jobs, secrets, uris
+
+
+def job_from_entity(job: Any, workspace_id: str) -> tuple[AmlJob, dict[str, Any]]:
+    """An `AmlJob` record and the job's environment variables, from an azure-ai-ml job entity."""
+    name = str(getattr(job, "name", "") or "")
+    resource_id = _str(getattr(job, "id", None)) or f"{workspace_id}/jobs/{name}"
+    created = getattr(job, "creation_context", None)
+    properties = _properties(getattr(job, "properties", None))
+    record = AmlJob(
+        resource_id=resource_id,
+        name=name,
+        experiment=_str(getattr(job, "experiment_name", None)) or "Default",
+        job_type=(_enum_text(getattr(job, "type", None)) or "").lower() or None,
+        status=_enum_text(getattr(job, "status", None)),
+        created_at=_datetime(getattr(created, "created_at", None)),
+        modified_at=_datetime(getattr(created, "last_modified_at", None)),
+        compute_id=compute_id(_str(getattr(job, "compute", None)), workspace_id),
+        **_git(properties),
+    )
+    return record, _entity_env(job)
+
+
+def job_from_json(raw: Mapping[str, Any], workspace_id: str) -> tuple[AmlJob, dict[str, Any]]:
+    """An `AmlJob` record and environment variables from a job's ARM JSON."""
+    props = _dict(raw.get("properties"))
+    system = _dict(raw.get("systemData"))
+    name = _str(raw.get("name")) or ""
+    properties = _dict(props.get("properties"))
+    env = _dict(props.get("environmentVariables"))
+    record = AmlJob(
+        resource_id=_str(raw.get("id")) or f"{workspace_id}/jobs/{name}",
+        name=name,
+        experiment=_str(props.get("experimentName")) or "Default",
+        job_type=(_str(props.get("jobType")) or "").lower() or None,
+        status=_str(props.get("status")),
+        created_at=_datetime(system.get("createdAt")),
+        modified_at=_datetime(system.get("lastModifiedAt")),
+        compute_id=compute_id(_str(props.get("computeId")), workspace_id),
+        archived=bool(props.get("isArchived")),
+        **_git(properties),
+    )
+    return record, dict(env)
+
+
+def compute_id(compute: str | None, workspace_id: str) -> str | None:
+    """The compute's ARM id: azure-ai-ml gives a job's compute by name, ARM by id."""
+    if not compute:
+        return None
+    if compute.lower().startswith("/subscriptions/"):
+        return compute
+    name = compute.removeprefix("azureml:").strip("/")
+    return f"{workspace_id}/computes/{name}" if name else None
+
+
+def _git(properties: Mapping[str, Any]) -> dict[str, Any]:
+    repo = next((str(properties[k]) for k in GIT_REPO_KEYS if properties.get(k)), None)
+    commit = next((str(properties[k]) for k in GIT_COMMIT_KEYS if properties.get(k)), None)
+    dirty_raw = properties.get(GIT_DIRTY_KEY)
+    dirty = None if dirty_raw is None else str(dirty_raw).strip().lower() == "true"
+    # A repository URL with a PAT in it (https://<token>@host/...) is never kept as is.
+    return {"git_repo_url": strip_credentials(repo) if repo else None, "git_commit": commit, "git_dirty": dirty}
+
+
+def _properties(value: Any) -> dict[str, Any]:
+    return {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def _scan_git(job: AmlJob, properties: Mapping[str, Any], secrets: list[SecretSighting]) -> None:
+    # A Git URL recorded with a PAT in it (https://<token>@dev.azure.com/...) is a stored secret.
+    for key in GIT_REPO_KEYS:
+        facts = classify(key, properties.get(key))
+        if facts is not None:
+            secrets.append(
+                SecretSighting(
+                    resource_id=job.resource_id,
+                    resource_name=job.name,
+                    resource_kind="aml.job",
+                    location="properties",
+                    key=key,
+                    token=facts,
+                )
+            )
+
+
+def _entity_env(job: Any) -> dict[str, Any]:
+    env: dict[str, Any] = {}
+    for source in (job, getattr(job, "trial", None)):
+        values = getattr(source, "environment_variables", None)
+        if isinstance(values, Mapping):
+            env.update(values)
+    return env
+
+
+def _with_archived(job: AmlJob, archived: bool) -> AmlJob:
+    if not archived:
+        return job
+    from dataclasses import replace
+
+    return replace(job, archived=True)
+
+
+def _scan_env(
+    job: AmlJob,
+    env: Mapping[str, Any],
+    workspace_id: str,
+    secrets: list[SecretSighting],
+    uris: list[UriSighting],
+) -> None:
+    for key in sorted(env):
+        value = env[key]
+        facts = classify(str(key), value)
+        if facts is not None:
+            secrets.append(
+                SecretSighting(
+                    resource_id=job.resource_id,
+                    resource_name=job.name,
+                    resource_kind="aml.job",
+                    location="environment_variables",
+                    key=str(key),
+                    token=facts,
+                )
+            )
+            continue
+        if isinstance(value, str) and value.strip().lower().startswith("azureml://"):
+            parsed = parse_azureml_uri(value)
+            uris.append(
+                UriSighting(
+                    resource_id=job.resource_id,
+                    resource_name=job.name,
+                    resource_kind="aml.job",
+                    location="environment_variables",
+                    key=str(key),
+                    uri=strip_credentials(value.strip()),
+                    workspace_id=parsed[0] if parsed else None,
+                )
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _empty(target: AmlTarget) -> AmlWorkspace:
+    return AmlWorkspace(
+        resource_id=target.resource_id,
+        name=target.name,
+        subscription_id=target.subscription_id,
+        resource_group=target.resource_group,
+        location=target.location,
+        registry_id=None,
+    )
+
+
+def _ok(scope_id: str, family: str, calls: int) -> ScopeStatus:
+    return ScopeStatus(scope_id=scope_id, scope_kind=SCOPE_KIND, family=family, ok=True, calls=calls)
+
+
+def _enum_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Enum):
+        return str(value.value)
+    return str(value) or None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _datetime(value: Any) -> datetime | None:
+    from datetime import UTC
+
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+__all__ = ["collect_workspace", "compute_from_entity", "compute_id", "job_from_entity", "job_from_json"]
