@@ -597,6 +597,16 @@ def tokens_forbidden() -> Cassette:
     return c.tokens(None, status=403)
 
 
+def jobs_forbidden() -> Cassette:
+    """jobs/list answers 403, so no run can be read; the other families answer."""
+    c = Cassette(TEST_HOST).probe("1111111111111111")
+    c.clusters([cluster("0404-000000-a", "shared", autotermination=30)])
+    c.add("GET", "/api/2.2/jobs/list",
+          {"error_code": "PERMISSION_DENIED", "message": "User is not authorized to list jobs."},
+          status=403, query="expand_tasks=true")
+    return c.repos([]).experiments([]).tokens([])
+
+
 def empty_workspace() -> Cassette:
     """A brand-new workspace: every list is empty (the API leaves the arrays out).
 
@@ -864,6 +874,7 @@ TEST_CASSETTES = {
     "throttled.yaml": throttled,
     "retry_deadline.yaml": retry_deadline,
     "tokens_forbidden.yaml": tokens_forbidden,
+    "jobs_forbidden.yaml": jobs_forbidden,
     "empty_workspace.yaml": empty_workspace,
     "sparse_fields.yaml": sparse_fields,
 }
