@@ -38,7 +38,7 @@ from dbx_builders import (
 
 from mlgov.codec import encode
 from mlgov.findings import Finding, FindingStatus, Severity
-from mlgov.inventory import SecretSighting
+from mlgov.inventory import DatabricksWorkspace, SecretSighting
 from mlgov.replay import fake_jwt, fake_pat
 from mlgov.tokens import classify
 
@@ -342,7 +342,7 @@ def test_failed_repos_listing_gives_no_git003() -> None:
 # CMP-001
 
 
-def _cmp_workspace(**kw: object) -> object:
+def _cmp_workspace(**kw: object) -> DatabricksWorkspace:
     shared = cluster("0101-shared", "shared-ds", spec=size("Standard_DS3_v2", 2))
     j = job(
         tasks=[
