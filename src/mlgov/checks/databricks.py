@@ -48,6 +48,7 @@ _KIND_LABELS = {
     "databricks.cluster": "Cluster",
     "databricks.job": "Job",
     "databricks.run": "Job run",
+    "databricks.repo": "Git folder",
     "databricks.workspace": "Workspace",
     "aml.job": "AML job",
     "aml.compute": "AML compute",
