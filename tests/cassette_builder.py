@@ -29,6 +29,7 @@ DEMO_CASSETTE = ROOT / "src" / "mlgov" / "demo" / "databricks.yaml"
 
 AZURE_DATABRICKS_AUD = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
 ARM_AUD = "https://management.azure.com"
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}
 _NUMBER_PLACEHOLDER = re.compile(r'"(<<(?:ms|s):[^<>"]*>>)"')
 
 
@@ -81,7 +82,7 @@ class Cassette:
     ) -> Cassette:
         """Append one request and its response."""
         uri = f"https://{self.host}{path}" + (f"?{query}" if query else "")
-        reason = {200: "OK", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}.get(status, "")
+        reason = _REASONS.get(status, "")
         text = body if isinstance(body, str) else _json(body)
         resp_headers = {"Content-Type": ["application/json"], **(headers or {})}
         self.interactions.append(
@@ -109,13 +110,19 @@ class Cassette:
             return self.add("GET", "/.well-known/databricks-config", {"error_code": "NOT_FOUND"}, status=404)
         return self.add("GET", "/.well-known/databricks-config", {"workspace_id": workspace_id, "cloud": "azure"})
 
-    def clusters(self, *pages: list[dict[str, Any]], pinned: Iterable[str] = ()) -> Cassette:
-        """`GET /api/2.1/clusters/list`, one response per page, then the pinned-cluster filter."""
+    def clusters(
+        self, *pages: list[dict[str, Any]], pinned: Iterable[str] = (), pinned_unsupported: bool = False
+    ) -> Cassette:
+        """`GET /api/2.1/clusters/list`, one response per page, then the pinned-cluster filter
+        (which a workspace may refuse with 400)."""
         for i, page in enumerate(pages):
             body: dict[str, Any] = {"clusters": page} if page else {}
             if i + 1 < len(pages):
                 body["next_page_token"] = f"clusters-p{i + 2}"
             self.add("GET", "/api/2.1/clusters/list", body, query=f"page_token=clusters-p{i + 1}" if i else "")
+        if pinned_unsupported:
+            refusal = {"error_code": "INVALID_PARAMETER_VALUE", "message": "Unknown field filter_by"}
+            return self.add("GET", "/api/2.1/clusters/list", refusal, status=400, query="filter_by.is_pinned=True")
         ids = [{"cluster_id": c} for c in pinned]
         self.add("GET", "/api/2.1/clusters/list", {"clusters": ids} if ids else {}, query="filter_by.is_pinned=True")
         return self
@@ -616,14 +623,15 @@ def empty_workspace() -> Cassette:
 
 
 def sparse_fields() -> Cassette:
-    """Objects with only their ids, and enum values this SDK version does not know."""
+    """Objects with only their ids, enum values this SDK version does not know, and a workspace
+    that refuses the pinned-cluster filter."""
     c = Cassette(TEST_HOST).probe("1111111111111111")
     c.clusters([
         {"cluster_id": "bare"},
         {"cluster_id": "odd", "cluster_name": "odd", "cluster_source": "SERVERLESS_FUTURE", "state": "HIBERNATING",
          "azure_attributes": {"availability": "SPOT_FLEX_AZURE"}, "spark_env_vars": {"X_TOKEN": ""}},
         {"cluster_name": "no id at all"},
-    ])
+    ], pinned_unsupported=True)
     c.jobs([
         {"job_id": 1},
         {"job_id": 2, "settings": {

@@ -397,6 +397,7 @@ def test_missing_optional_fields_and_unknown_enum_values() -> None:
     out = run("sparse_fields.yaml")
     assert all(s.ok for s in out.statuses)
     clusters = by_id(out.workspace.clusters, "cluster_id")
+    assert not any(c.is_pinned for c in clusters.values())  # the pinned filter was refused with 400
     assert set(clusters) == {"bare", "odd"}  # an entry without an id is skipped
     bare = clusters["bare"]
     assert (bare.name, bare.source, bare.state, bare.autotermination_minutes) == ("bare", None, None, None)
@@ -440,6 +441,25 @@ def test_collect_end_to_end_for_one_explicit_workspace() -> None:
     assert not snap.is_complete(SCOPE, ["tokens"]) and snap.is_complete(SCOPE, ["clusters", "jobs", "runs"])
     assert listener.events[0] == ("started", SCOPE, "test-ws")
     assert listener.events[-1] == ("finished", SCOPE, False)
+
+
+def test_unusable_auth_settings_fail_the_whole_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the SDK cannot build a client from the auth settings, the workspace is one failed `*` scope."""
+    cfg_file = tmp_path / "databrickscfg"
+    cfg_file.write_text(f"[other]\nhost = https://{HOST}\n", encoding="utf-8")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(cfg_file))
+    config = parse_config({"version": 1, "databricks": {"workspaces": [
+        {"host": HOST, "auth": {"type": "default", "profile": "missing"}}]}})
+    listener = RecordingListener()
+    with replaying(CASSETTES / "empty_workspace.yaml"):
+        workspace, statuses = collect_workspace(AuditContext(config), configured_targets(config)[0], listener)
+    (status,) = statuses
+    assert (status.family, status.ok) == ("*", False)
+    assert status.error is not None and status.error.startswith("cannot build a Databricks client")
+    assert "has no missing profile" in status.error
+    assert status.hint is not None and "auth" in status.hint
+    assert workspace.resource_id == SCOPE and workspace.clusters == ()
+    assert listener.events == [("family", SCOPE, "*", 0, False)]
 
 
 def test_activity_horizon_follows_exp_002_threshold() -> None:

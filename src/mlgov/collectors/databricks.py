@@ -103,7 +103,7 @@ def collect_workspace(
             scope_kind=SCOPE_KIND,
             family="*",
             ok=False,
-            error=_short(f"cannot build a Databricks client: {exc}"),
+            error=_short(f"cannot build a Databricks client: {_first_line(exc)}"),
             hint="Check the workspace's `auth` section in the config (type and the fields it needs), "
             "or the databricks-sdk environment variables for `type: default`.",
         )
@@ -270,7 +270,7 @@ class _WorkspaceReader:
         from databricks.sdk.service.compute import ListClustersFilterBy
 
         details = list(self.w.clusters.list())
-        pinned = {c.cluster_id for c in self.w.clusters.list(filter_by=ListClustersFilterBy(is_pinned=True))}
+        pinned = self.pinned_cluster_ids(ListClustersFilterBy(is_pinned=True))
         out = []
         for c in details:
             cid = c.cluster_id or ""
@@ -294,6 +294,15 @@ class _WorkspaceReader:
                 )
             )
         return out
+
+    def pinned_cluster_ids(self, pinned_filter: Any) -> set[str]:
+        """Ids of pinned clusters; empty when the workspace does not support the filter (400/404)."""
+        from databricks.sdk.errors.platform import BadRequest, NotFound
+
+        try:
+            return {c.cluster_id for c in self.w.clusters.list(filter_by=pinned_filter) if c.cluster_id}
+        except (BadRequest, NotFound):
+            return set()
 
     # --- jobs --------------------------------------------------------------------------------
 
@@ -752,7 +761,7 @@ def failure_status(scope_id: str, family: str, exc: BaseException, *, calls: int
         )
     else:
         hint = "See the error; the other families of this workspace were still read."
-    text = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+    text = _first_line(cause)
     # The SDK appends its config (host, auth type...) to 401/403 messages; the scope id says as much.
     text = text.split(". Config: ", 1)[0]
     return ScopeStatus(
@@ -776,6 +785,11 @@ def http_status(err: BaseException) -> int | None:
         if isinstance(err, cls):
             return int(status)
     return None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _short(text: str) -> str:
