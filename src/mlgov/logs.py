@@ -59,7 +59,7 @@ _WEBHOOK_HOSTS = (
 _PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     # Webhook URLs of the known hosts: keep scheme and host, drop path and query.
     (
-        re.compile(rf"(?i)\b(https?://(?:{'|'.join(_WEBHOOK_HOSTS)})(?::\d+)?)(?:[/?#]{_URL_CHARS}*)?"),
+        re.compile(rf"(?i)\b(https?://(?:{'|'.join(_WEBHOOK_HOSTS)})(?::\d+)?)[/?#](?!{REDACTED}){_URL_CHARS}*"),
         lambda m: f"{m.group(1)}/{REDACTED}",
     ),
     # Any URL carrying a SAS-style signature.

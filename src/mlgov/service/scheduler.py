@@ -224,7 +224,7 @@ class Service:
                     findings=dict(summary.findings_by_severity),
                     api_calls=sum(summary.api_calls.values()),
                     delivery_failures=summary.delivery_failures,
-                    error_class=summary.error,
+                    **({"error_class": summary.error} if summary.error else {}),
                 )
                 self._beat()
             finally:
