@@ -134,13 +134,13 @@ def collect(
     def run(target: Target) -> tuple[DatabricksWorkspace | AmlWorkspace, list[ScopeStatus]]:
         listener.scope_started(target.resource_id, target.name)
         if isinstance(target, DatabricksTarget):
-            from mlgov.collectors.databricks import collect_workspace as collect_dbx  # noqa: PLC0415
+            from mlgov.collectors.databricks import collect_workspace as collect_dbx
 
             result: tuple[DatabricksWorkspace | AmlWorkspace, list[ScopeStatus]] = collect_dbx(
                 ctx, target, listener
             )
         else:
-            from mlgov.collectors.aml import collect_workspace as collect_aml  # noqa: PLC0415
+            from mlgov.collectors.aml import collect_workspace as collect_aml
 
             result = collect_aml(ctx, target, listener)
         listener.scope_finished(target.resource_id, all(s.ok for s in result[1]))
@@ -158,14 +158,14 @@ def collect(
     registries: list[ContainerRegistry] = []
     assignments: list[RoleAssignment] = []
     if aml:
-        from mlgov.collectors.acr import collect_registries  # noqa: PLC0415
+        from mlgov.collectors.acr import collect_registries
 
         regs, reg_scopes = collect_registries(ctx, aml)
         registries.extend(regs)
         scopes.extend(reg_scopes)
     arm_ids = [w.resource_id for w in aml] + [w.arm_id for w in databricks if w.arm_id]
     if arm_ids and ctx.config.azure is not None:
-        from mlgov.collectors.rbac import collect_role_assignments  # noqa: PLC0415
+        from mlgov.collectors.rbac import collect_role_assignments
 
         ras, ra_scopes = collect_role_assignments(ctx, arm_ids)
         assignments.extend(ras)
@@ -233,7 +233,7 @@ def run_audit(
 
 
 def _arm_discover(ctx: AuditContext) -> Discovery:
-    from mlgov.collectors.arm import discover  # noqa: PLC0415
+    from mlgov.collectors.arm import discover
 
     return discover(ctx)
 

@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
-    from mlgov.errors import MlgovError  # noqa: PLC0415
+    from mlgov.errors import MlgovError
 
     try:
         code: int = handler(args)

@@ -144,7 +144,7 @@ def _select(catalogue: Catalogue, settings: PolicySettings, only: Iterable[str] 
         wanted = {p.strip().upper() for p in only}
         unknown = sorted(wanted - set(catalogue))
         if unknown:
-            from mlgov.errors import UsageError  # noqa: PLC0415
+            from mlgov.errors import UsageError
 
             raise UsageError(
                 f"unknown policy id(s): {', '.join(unknown)}",

@@ -31,7 +31,7 @@ exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
 
 def register(subparsers: Any) -> None:
     """Add the `audit` sub-command."""
-    from mlgov.report import FORMATS  # noqa: PLC0415 - light module list, no SDK
+    from mlgov.report import FORMATS
 
     p = subparsers.add_parser(
         "audit",
@@ -81,13 +81,13 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out `mlgov audit`."""
-    from mlgov.audit import AuditOptions  # noqa: PLC0415
-    from mlgov.errors import UsageError  # noqa: PLC0415
-    from mlgov.fileio import write_atomic  # noqa: PLC0415
-    from mlgov.findings import FindingStatus, Severity  # noqa: PLC0415
-    from mlgov.report import renderer  # noqa: PLC0415
-    from mlgov.runner import demo_config, execute  # noqa: PLC0415
-    from mlgov.targets import parse_shard  # noqa: PLC0415
+    from mlgov.audit import AuditOptions
+    from mlgov.errors import UsageError
+    from mlgov.fileio import write_atomic
+    from mlgov.findings import FindingStatus, Severity
+    from mlgov.report import renderer
+    from mlgov.runner import demo_config, execute
+    from mlgov.targets import parse_shard
 
     if args.demo and args.from_snapshot:
         raise UsageError("--demo and --from-snapshot cannot be combined",
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if args.demo:
         config = demo_config(args.config)
     elif args.config:
-        from mlgov.config import load_config  # noqa: PLC0415
+        from mlgov.config import load_config
 
         config = load_config(args.config)
     if args.notify and (config is None or not config.notifications.destinations):
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     )
     progress = None
     if args.format == "table" and not args.no_progress and sys.stderr.isatty():
-        from mlgov.progress_display import TerminalProgress  # noqa: PLC0415
+        from mlgov.progress_display import TerminalProgress
 
         progress = TerminalProgress()
     try:
@@ -139,9 +139,9 @@ def run(args: argparse.Namespace) -> int:
             progress.close()
 
     if args.format == "table" and not args.output and sys.stdout.isatty():
-        import shutil  # noqa: PLC0415
+        import shutil
 
-        from mlgov.report.table import render_for_terminal  # noqa: PLC0415
+        from mlgov.report.table import render_for_terminal
 
         width = shutil.get_terminal_size((140, 40)).columns
         text = render_for_terminal(outcome.report, width=width, color=True)

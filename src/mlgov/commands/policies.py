@@ -27,11 +27,11 @@ def register(subparsers: Any) -> None:
 
 def list_policies(args: argparse.Namespace) -> int:
     """Print the catalogue, one policy per line."""
-    from mlgov.catalogue import load_catalogue  # noqa: PLC0415
+    from mlgov.catalogue import load_catalogue
 
     catalogue = load_catalogue()
     if args.format == "json":
-        import json  # noqa: PLC0415
+        import json
 
         rows = [
             {
@@ -55,8 +55,8 @@ def list_policies(args: argparse.Namespace) -> int:
 
 def show_policy(args: argparse.Namespace) -> int:
     """Print one policy in full."""
-    from mlgov.catalogue import load_catalogue  # noqa: PLC0415
-    from mlgov.errors import UsageError  # noqa: PLC0415
+    from mlgov.catalogue import load_catalogue
+    from mlgov.errors import UsageError
 
     catalogue = load_catalogue()
     policy_id = args.policy_id.strip().upper()
