@@ -55,10 +55,8 @@ def finding(
     evidence: dict[str, object] | None = None,
 ) -> Finding:
     """A finding on a resource called `name` in `scope`."""
-    if scope.startswith("databricks://"):
-        resource = f"{scope}/clusters/{name}"
-    else:
-        resource = f"{scope}/computes/{name}"
+    kind_path = "clusters" if scope.startswith("databricks://") else "computes"
+    resource = f"{scope}/{kind_path}/{name}"
     return Finding(
         policy_id=policy,
         title=f"Title of {policy}",
@@ -227,7 +225,7 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
 
     def url(self, path: str = "/hook") -> str:
         """A URL on the receiver."""
