@@ -14,6 +14,11 @@ Every request of the workspace client goes through the context's limiters (`data
 
 Literal values of environment variables, Spark conf and task parameters are classified by
 `mlgov.tokens` as they are read; only the facts about a credential survive, never the value.
+
+Missing optional fields are None in the records. databricks-sdk 0.156 parses an enum value it
+does not know (a new cluster source, availability or pause status) as None, so such values
+are recorded as None too: an unknown cluster source then counts as all-purpose and an unknown
+pause status as not paused, the cautious readings for the policies.
 """
 
 from __future__ import annotations
