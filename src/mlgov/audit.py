@@ -105,7 +105,9 @@ def price_book(config: Config | None) -> PriceBook:
     if config is None:
         return load_prices()
     p = config.prices
-    return load_prices(Path(p.file) if p.file else None, region=p.region, currency=p.currency)
+    return load_prices(
+        Path(p.file) if p.file else None, region=p.region, currency=p.currency, databricks_tier=p.databricks_tier
+    )
 
 
 def collect(

@@ -114,7 +114,13 @@ def default_price_file() -> Path:
     return Path(str(resources.files("mlgov") / "data" / "prices.yaml"))
 
 
-def load_prices(path: Path | None = None, *, region: str | None = None, currency: str | None = None) -> PriceBook:
+def load_prices(
+    path: Path | None = None,
+    *,
+    region: str | None = None,
+    currency: str | None = None,
+    databricks_tier: str | None = None,
+) -> PriceBook:
     """Load a price file (the shipped one by default) for a region.
 
     `currency` is a guard, not a converter: it must match the file's currency, so that a
@@ -144,5 +150,13 @@ def load_prices(path: Path | None = None, *, region: str | None = None, currency
             f"prices.currency is {currency} but {source} is in {data.currency}",
             hint="mlgov does not convert currencies: give a price file in the currency you want.",
         )
+    if databricks_tier:
+        if databricks_tier.lower() not in data.databricks.dbu_rates:
+            raise ConfigError(
+                f"prices.databricks_tier {databricks_tier!r} has no DBU rates in {source}",
+                hint=f"Known tiers: {', '.join(data.databricks.dbu_rates)}.",
+            )
+        tier = databricks_tier.lower()
+        data = data.model_copy(update={"databricks": data.databricks.model_copy(update={"default_tier": tier})})
     chosen = (region or data.default_region).lower()
     return PriceBook(data=data, region=chosen, path=str(source.name if path is None else source))

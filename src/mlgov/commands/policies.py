@@ -81,9 +81,9 @@ def show_policy(args: argparse.Namespace) -> int:
     for i, step in enumerate(rem.steps, 1):
         out.write(f"  {i}. {step}\n")
     if rem.cli:
-        out.write(f"  cli:    {rem.cli.strip()}\n")
+        out.write("  cli:    " + rem.cli.strip().replace("\n", "\n          ") + "\n")
     if rem.portal:
-        out.write(f"  portal: {rem.portal.strip()}\n")
+        out.write("  portal: " + rem.portal.strip().replace("\n", "\n          ") + "\n")
     out.write(f"  docs:   {rem.doc_url}\n")
     if spec.cost_model:
         out.write("\nCost model\n" + "\n".join(wrap.wrap(spec.cost_model.description)) + "\n")

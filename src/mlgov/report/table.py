@@ -78,8 +78,8 @@ def _write(console: Console, report: Report) -> None:
     if report.lifecycle:
         extra.append(f"{s.new} new since the last run")
         extra.append(f"{s.resolved} resolved")
-    counts.caption = f"{s.total_open} open finding(s)" + (f"; {', '.join(extra)}" if extra else "")
     console.print(counts)
+    console.print(f"{s.total_open} open finding(s)" + (f"; {', '.join(extra)}" if extra else "") + ".")
     if s.priced_findings:
         console.print(Text(
             f"Estimated monthly cost of {s.priced_findings} priced finding(s): "
