@@ -233,7 +233,7 @@ class AuditContext:
         client_id = auth.client_id if auth else None
         tenant_id = auth.tenant_id if auth else None
         if method == "cli":
-            return identity.AzureCliCredential(tenant_id=tenant_id)
+            return identity.AzureCliCredential(tenant_id=tenant_id or "")
         if method == "managed_identity":
             return identity.ManagedIdentityCredential(client_id=client_id)
         if method == "workload_identity":
@@ -356,9 +356,12 @@ class AuditContext:
         if metadata is not None:
             register_aml_cloud(self.cloud.aml_cloud, metadata)
             kwargs["cloud_metadata"] = metadata
-            derived = self.cloud.arm_endpoint.rstrip("/") + "/.default"
-            if derived != self.cloud.arm_scope:
-                credential = ScopeMappingCredential(credential, {derived: self.cloud.arm_scope})
+        # MLClient derives its token scope from the ARM endpoint; the other clients use the
+        # cloud's ARM scope (US Gov: management.core.usgovcloudapi.net; a custom cloud may set
+        # its own). Map one onto the other so that the whole audit uses one token per cloud.
+        derived = self.cloud.arm_endpoint.rstrip("/") + "/.default"
+        if derived != self.cloud.arm_scope:
+            credential = ScopeMappingCredential(credential, {derived: self.cloud.arm_scope})
         return MLClient(credential, subscription_id, resource_group, workspace_name, **kwargs)
 
     # --- Databricks ----------------------------------------------------------------------

@@ -103,9 +103,7 @@ def collect_workspace(
     uris: list[UriSighting] = []
     pages = _RawPages()
     try:
-        from azure.ai.ml.constants import ListViewType
-
-        entities = list(ml.jobs.list(list_view_type=ListViewType.ALL, raw_response_hook=pages))
+        entities = _list_jobs(ctx, ml, target, pages)
         jobs, secrets, uris = _jobs(entities, pages, ws_id)
         statuses.append(_ok(ws_id, "jobs", max(pages.count, 1)))
         listener.family_done(ws_id, "jobs", len(jobs), True)
@@ -200,6 +198,8 @@ class _RawPages:
     def __init__(self) -> None:
         self.count = 0
         self.jobs: dict[str, Mapping[str, Any]] = {}
+        self.next_link: str | None = None
+        """The `nextLink` of the last page received."""
 
     def __call__(self, response: Any) -> None:
         self.count += 1
@@ -210,13 +210,47 @@ class _RawPages:
             body = json.loads(http.text())
         except (ValueError, TypeError):
             return
-        for item in body.get("value", []) if isinstance(body, dict) else []:
+        if isinstance(body, dict):
+            self.add(body.get("value"), body.get("nextLink"))
+
+    def add(self, items: Any, next_link: Any) -> None:
+        """Keep one page's jobs and where the next page is."""
+        for item in items if isinstance(items, list) else []:
             if isinstance(item, dict) and isinstance(item.get("id"), str):
                 self.jobs[item["id"].lower()] = item
+        self.next_link = next_link if isinstance(next_link, str) and next_link else None
 
     def archived(self, job_id: str) -> bool:
+        """The job's `isArchived` flag as the service sent it."""
         props = self.jobs.get(job_id.lower(), {}).get("properties")
         return bool(props.get("isArchived")) if isinstance(props, dict) else False
+
+
+def _list_jobs(ctx: AuditContext, ml: Any, target: AmlTarget, pages: _RawPages) -> list[Any]:
+    """Job entities from azure-ai-ml; pages it cannot turn into entities are kept as JSON.
+
+    azure-ai-ml raises for a job type it does not know (or a job without properties) and that
+    ends its whole listing. The page at fault was already captured by the hook; the rest of
+    the listing is read from its `nextLink` through the ARM pipeline, so one odd job never
+    costs the audit of the others.
+    """
+    from azure.ai.ml.constants import ListViewType
+    from azure.ai.ml.exceptions import MlException
+
+    from mlgov.collectors.azure_common import arm_pages
+
+    entities: list[Any] = []
+    try:
+        for entity in ml.jobs.list(list_view_type=ListViewType.ALL, raw_response_hook=pages):
+            entities.append(entity)
+    except MlException:
+        link = pages.next_link
+        if link:
+            client = ctx.arm_client(target.subscription_id)
+            for items in arm_pages(client.send_request, link):
+                pages.count += 1
+                pages.add(items, None)
+    return entities
 
 
 def _jobs(

@@ -218,6 +218,8 @@ def error_facts(exc: BaseException) -> tuple[int | None, str | None, str]:
                 code = None
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     first = str(message).strip().splitlines()[0] if str(message).strip() else type(exc).__name__
+    if code and first.startswith(f"({code})"):
+        first = first[len(code) + 2 :].strip() or first  # azure-core's "(Code) message" form
     if status is None:
         # azure-ai-ml wraps HTTP errors in its own exceptions; keep the status if it is there.
         inner = getattr(exc, "inner_exception", None)

@@ -58,7 +58,7 @@ def collect_role_assignments(
 
     # Resolve each role definition once, across every workspace.
     wanted: dict[str, tuple[str, str]] = {}
-    for ws_id, raws, _failure in listed:
+    for ws_id, raws, _failure, _calls in listed:
         for raw in raws:
             wanted.setdefault(definition_key(raw.role_definition_id), (raw.role_definition_id, ws_id))
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(wanted) or 1))) as pool:
@@ -66,7 +66,7 @@ def collect_role_assignments(
 
     assignments: list[RoleAssignment] = []
     statuses: list[ScopeStatus] = []
-    for ws_id, raws, failure in listed:
+    for ws_id, raws, failure, calls in listed:
         if failure is not None:
             statuses.append(failure)
             continue
@@ -76,7 +76,7 @@ def collect_role_assignments(
             if definition is None:
                 unresolved.append(f"{raw.role_definition_id} ({error})")
             assignments.append(_record(raw, ws_id, definition))
-        statuses.append(_status(ws_id, unresolved, len(raws)))
+        statuses.append(_status(ws_id, unresolved, calls))
     return assignments, statuses
 
 
@@ -100,7 +100,7 @@ def scope_kind_of(workspace_id: str) -> str:
     return "databricks_workspace" if "/microsoft.databricks/" in workspace_id.lower() else "aml_workspace"
 
 
-def _list(ctx: AuditContext, ws_id: str) -> tuple[str, list[_Raw], ScopeStatus | None]:
+def _list(ctx: AuditContext, ws_id: str) -> tuple[str, list[_Raw], ScopeStatus | None, int]:
     from mlgov.collectors.azure_common import AZURE_ERRORS, failed_scope, subscription_of
 
     kind = scope_kind_of(ws_id)
@@ -113,18 +113,24 @@ def _list(ctx: AuditContext, ws_id: str) -> tuple[str, list[_Raw], ScopeStatus |
             ok=False,
             error=f"not an ARM resource id: {ws_id!r}",
         )
-        return ws_id, [], status
+        return ws_id, [], status, 0
     raws: list[_Raw] = []
+    pages: list[int] = []
+
+    def count(response: Any) -> None:
+        pages.append(1)
+
     try:
         client = ctx.authz_client(sub)
         # The operation's URL template is "/{scope}/...": give the scope without its leading slash.
-        for ra in client.role_assignments.list_for_scope(ws_id.lstrip("/")):
+        for ra in client.role_assignments.list_for_scope(ws_id.lstrip("/"), raw_response_hook=count):
             raw = _raw(ra)
             if raw is not None and applies_to(raw.scope, ws_id):
                 raws.append(raw)
     except AZURE_ERRORS as exc:
-        return ws_id, [], failed_scope(exc, scope_id=ws_id, scope_kind=kind, family=FAMILY, calls=1)
-    return ws_id, raws, None
+        calls = max(len(pages), 1)
+        return ws_id, [], failed_scope(exc, scope_id=ws_id, scope_kind=kind, family=FAMILY, calls=calls), calls
+    return ws_id, raws, None, len(pages)
 
 
 def _raw(ra: Any) -> _Raw | None:
@@ -178,7 +184,7 @@ def _record(raw: _Raw, ws_id: str, definition: _RoleDefinition | None) -> RoleAs
     )
 
 
-def _status(ws_id: str, unresolved: list[str], count: int) -> ScopeStatus:
+def _status(ws_id: str, unresolved: list[str], calls: int) -> ScopeStatus:
     kind = scope_kind_of(ws_id)
     if unresolved:
         shown = "; ".join(sorted(set(unresolved))[:3])
@@ -189,9 +195,9 @@ def _status(ws_id: str, unresolved: list[str], count: int) -> ScopeStatus:
             ok=False,
             error=f"{len(set(unresolved))} role definition(s) could not be read: {shown}",
             hint="Grant Reader (it includes Microsoft.Authorization/roleDefinitions/read) to the audit identity.",
-            calls=1,
+            calls=calls,
         )
-    return ScopeStatus(scope_id=ws_id, scope_kind=kind, family=FAMILY, ok=True, calls=1)
+    return ScopeStatus(scope_id=ws_id, scope_kind=kind, family=FAMILY, ok=True, calls=calls)
 
 
 def _text(value: Any) -> str | None:
