@@ -249,3 +249,46 @@ def receiver() -> Iterator[Receiver]:
         yield r
     finally:
         r.stop()
+
+
+def sample_report(tmp: Path) -> Any:
+    """A Report with open, new, waived, error and resolved findings, built through record_run."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from mlgov.lifecycle import record_run
+    from mlgov.report import Report
+
+    other = "databricks://adb-2222222222222222.12.azuredatabricks.net"
+    waivers = tmp / "waivers.yaml"
+    waivers.write_text(
+        "version: 1\nwaivers:\n  - policy: EXP-002\n"
+        f"    resource: '{other}/*'\n    reason: Kept for the audit trail\n    owner: data@contoso.com\n"
+        "    expires: 2026-11-27\n    created: 2026-11-01\n",
+        encoding="utf-8",
+    )
+    cfg = config(tmp, waivers=waivers)
+    base = [
+        finding("MLF-001", "etl <b>nightly</b> =cmd|' /C calc'!A0", severity=Severity.HIGH,
+                evidence={"location": "spark_conf", "key": "spark.mlflow.token", "expired_at": "2026-10-30"}),
+        finding("CST-001", "shared analytics", cost=412.34),
+        finding("EXP-002", "exp|1", scope=other, severity=Severity.LOW),
+        finding("CST-001", "ci-42", scope=AML, cost=88.5),
+        finding("AUD-001", "jobs", scope=other, severity=Severity.ERROR, status=FindingStatus.ERROR,
+                message="Jobs API returned 403"),
+    ]
+    scopes = [DBX, other, AML]
+    record_run(result([*base, finding("CST-001", "old")], scopes=scopes), cfg, notify=False, now=T0)
+    later = [*base, finding("IAM-002", "token-1")]
+    res = result(later, scopes=scopes)
+    res = replace(res, snapshot=replace(res.snapshot, scopes=(
+        *res.snapshot.scopes,
+        ScopeStatus(scope_id=other, scope_kind="databricks_workspace", family="jobs", ok=False,
+                    error="403 Forbidden", status=403, hint="Grant CAN_VIEW"),
+    )), status="partial")
+    now = T0 + timedelta(days=21)
+    out = record_run(res, cfg, notify=False, now=now)
+    return Report(
+        result=res, findings=out.findings, generated_at=now, lifecycle=out.lifecycle, resolved=out.resolved,
+        expiring_waivers=out.expiring_waivers, target_label="contoso <prod>",
+    )
