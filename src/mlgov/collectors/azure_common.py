@@ -179,11 +179,8 @@ def _json_or_raise(response: Any) -> dict[str, Any]:
         body = {}
     if status >= 400:
         code, message = _arm_error(body)
-        raise CollectionError(
-            f"HTTP {status} {code or ''}: {message or response.reason or ''}".replace("  ", " ").strip(),
-            status=status,
-            code=code,
-        )
+        # Status and code are fields of their own: the message is what ARM said, nothing more.
+        raise CollectionError(message or response.reason or f"HTTP {status}", status=status, code=code)
     if not isinstance(body, dict):
         raise CollectionError(f"HTTP {status}: the response is not a JSON object", status=status)
     return body
