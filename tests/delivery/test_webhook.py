@@ -81,3 +81,30 @@ def test_signature_matches_the_reference_implementation() -> None:
     theirs = Webhook(secret).sign("msg_abc", datetime.fromtimestamp(1795472781, tz=UTC), body.decode())
     assert ours["webhook-signature"] == theirs
     assert ours["webhook-id"] == "msg_abc" and ours["webhook-timestamp"] == "1795472781"
+
+
+def test_documented_example_has_the_shape_we_send() -> None:
+    """The JSON example in docs/webhook-payload.md has exactly the keys of a real body."""
+    import re
+    from pathlib import Path
+
+    from mlgov.delivery.digest import WaiverEvent
+
+    doc = (Path(__file__).parents[2] / "docs" / "webhook-payload.md").read_text(encoding="utf-8")
+    example = json.loads(re.findall(r"```json\n(.*?)```", doc, re.S)[0])
+    event = WaiverEvent(event="waiver_expiring", key="k", policy="EXP-002", resource="x", owner="o",
+                        reason="r", expires="2026-11-27", days_left=4, findings=3)
+    real = json.loads(webhook.render_standard(digest(
+        new=(finding(cost=1.0),), resolved=(finding("MLF-001", "b"),), waiver_events=(event,),
+        report_url="https://r.example.com", target_label="t",
+    )))
+    def keys(data: dict[str, object]) -> dict[str, object]:
+        return {k: sorted(v) if isinstance(v, dict) else None for k, v in data.items()}
+
+    assert keys(example["data"]) == keys(real["data"])
+    assert sorted(example["data"]["new"][0]) == sorted(real["data"]["new"][0])
+    assert sorted(example["data"]["new"][0]["estimated_monthly_cost"]) == sorted(
+        real["data"]["new"][0]["estimated_monthly_cost"]
+    )
+    assert sorted(example["data"]["waiver_events"][0]) == sorted(real["data"]["waiver_events"][0])
+    assert sorted(example) == sorted(real)
