@@ -50,8 +50,10 @@ class NoSleepTransport(RequestsTransport):  # type: ignore[misc]
 
 
 def make_config(azure: dict[str, Any] | None = None, **sections: Any) -> Config:
-    """A config with an `azure:` section (every subscription visible unless given)."""
+    """A config with an `azure:` section (every subscription visible unless given), unpaced."""
     raw: dict[str, Any] = {"version": 1, "azure": azure if azure is not None else {}}
+    # Replayed traffic needs no pacing (the pacer has its own test with a fake clock).
+    raw["collection"] = {"rate_limits": {"arm_per_second": 1000}}
     raw.update(sections)
     return parse_config(raw)
 

@@ -11,6 +11,8 @@ from azure.core.credentials import AccessToken
 
 from azure_support import CASSETTES, RG, SUB_A, NoSleepTransport, make_config, played
 from mlgov.audit import AuditOptions, collect
+from mlgov.collectors.arm import discover
+from mlgov.collectors.azure_common import ArmPacer
 from mlgov.config import parse_config
 from mlgov.context import NAMED_CLOUDS, AuditContext, CachingCredential
 from mlgov.errors import ConfigError
@@ -172,3 +174,45 @@ def test_a_custom_cloud_may_not_take_a_public_cloud_name() -> None:
     ctx = AuditContext(make_config(azure), azure_credential=StaticTokenCredential())
     with pytest.raises(ConfigError, match="public Azure cloud"):
         ctx.ml_client(SUB_A, RG, "ws")
+
+
+class FakeClock:
+    """A clock that only moves when slept on."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+def test_arm_pacer_spaces_requests_per_subscription() -> None:
+    """Requests to one subscription are spaced by 1/rate; other subscriptions and the tenant have their own pace."""
+    clock = FakeClock()
+    pacer = ArmPacer(4.0, clock)
+    base = "https://management.azure.com/subscriptions"
+    pacer.wait(f"{base}/{SUB_A}/providers/x?api-version=1")
+    pacer.wait(f"{base}/{SUB_A.upper()}/resourceGroups/rg/providers/y")
+    pacer.wait(f"{base}/99999999-8888-7777-6666-555555555555/providers/x")
+    pacer.wait(f"{base}?api-version=2022-12-01")
+    assert clock.sleeps == [0.25]
+    pacer.wait(f"{base}/{SUB_A}/providers/x")
+    assert clock.sleeps == [0.25, 0.25]
+
+
+def test_every_azure_client_goes_through_the_run_pacer_and_limiter() -> None:
+    """The ARM limiter counts each request of discovery, whichever client made it."""
+    ctx = AuditContext(
+        make_config({"subscriptions": [SUB_A]}),
+        azure_credential=StaticTokenCredential(),
+        azure_client_kwargs={"transport": NoSleepTransport()},
+    )
+    with replaying(CASSETTES / "discovery.yaml") as cass:
+        discover(ctx)
+    assert ctx.limit("arm").calls == len(played(cass)) == 4
+    assert ctx.arm_pacer() is ctx.arm_pacer()

@@ -280,8 +280,20 @@ class AuditContext:
         kwargs = self.azure_kwargs()
         scope = self.cloud.arm_scope
         kwargs["credential_scopes"] = [scope]
-        kwargs["policies"] = arm_policies(self.azure_credential(), scope, self.limit("arm"), **kwargs)
+        credential, limiter, pacer = self.azure_credential(), self.limit("arm"), self.arm_pacer()
+        kwargs["policies"] = arm_policies(credential, scope, limiter, pacer, **kwargs)
         return kwargs
+
+    def arm_pacer(self) -> Any:
+        """The one ARM request pacer of this run (`collection.rate_limits.arm_per_second`)."""
+        from mlgov.collectors.azure_common import ArmPacer
+
+        with self._clients_lock:
+            pacer = self._azure_clients.get(("pacer",))
+            if pacer is None:
+                pacer = ArmPacer(self.config.collection.rate_limits.arm_per_second)
+                self._azure_clients[("pacer",)] = pacer
+            return pacer
 
     def arm_tenant_client(self) -> Any:
         """An ARM pipeline client for tenant-level GETs (`/subscriptions`), on this cloud."""
@@ -350,7 +362,7 @@ class AuditContext:
 
         kwargs = self.azure_kwargs()
         kwargs.update(cloud=self.cloud.aml_cloud, enable_telemetry=False, show_progress=False)
-        kwargs["per_retry_policies"] = [LimitPolicy(self.limit("arm"))]
+        kwargs["per_retry_policies"] = [LimitPolicy(self.limit("arm"), self.arm_pacer())]
         credential: Any = self.azure_credential()
         metadata = self.cloud.aml_cloud_metadata
         if metadata is not None:

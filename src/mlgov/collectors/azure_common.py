@@ -15,6 +15,9 @@ is about to be built.
 from __future__ import annotations
 
 import json
+import re
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +43,50 @@ AZURE_ERRORS: tuple[type[BaseException], ...] = (AzureError, CollectionError)
 authentication, connection failures, timeouts and azure-ai-ml's own exceptions)."""
 
 
+class ArmPacer:
+    """Spaces ARM requests to at most `rate` per second per subscription.
+
+    ARM throttles per subscription and principal (a token bucket refilled at 25 reads a
+    second); `collection.rate_limits.arm_per_second` keeps the audit under it instead of
+    relying on 429s. Tenant-level calls share one bucket of their own.
+    """
+
+    def __init__(self, rate: float, clock: Any = None) -> None:
+        self._interval = 1.0 / rate
+        self._clock = clock or _MonotonicClock()
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, url: str) -> None:
+        """Sleep until this URL's subscription may send its next request."""
+        key = _subscription_key(url)
+        with self._lock:
+            now = float(self._clock.time())
+            start = max(now, self._next.get(key, 0.0))
+            self._next[key] = start + self._interval
+        if start > now:
+            self._clock.sleep(start - now)
+
+
+class _MonotonicClock:
+    def time(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+_SUBSCRIPTION_IN_PATH = re.compile(r"/subscriptions/([0-9a-fA-F-]{36})", re.IGNORECASE)
+
+
+def _subscription_key(url: str) -> str:
+    match = _SUBSCRIPTION_IN_PATH.search(url)
+    return match.group(1).lower() if match else "tenant"
+
+
 class LimitPolicy(core_policies.SansIOHTTPPolicy):  # type: ignore[type-arg]
-    """Holds a slot of an API-family limiter while one attempt of a request is in flight.
+    """Paces each attempt of a request, then holds a slot of an API-family limiter while it is
+    in flight.
 
     A sans-I/O policy on purpose: azure-ai-ml hands the same `per_retry_policies` objects to
     each of its dozen service clients, and a sans-I/O policy is wrapped per pipeline, where an
@@ -51,12 +96,15 @@ class LimitPolicy(core_policies.SansIOHTTPPolicy):  # type: ignore[type-arg]
 
     _HELD = "mlgov_limiter_held"
 
-    def __init__(self, limiter: Limiter) -> None:
+    def __init__(self, limiter: Limiter, pacer: ArmPacer | None = None) -> None:
         super().__init__()
         self._limiter = limiter
+        self._pacer = pacer
 
     def on_request(self, request: PipelineRequest) -> None:  # type: ignore[type-arg]
-        """Take a slot before the attempt goes out."""
+        """Wait for the subscription's pace, then take a slot before the attempt goes out."""
+        if self._pacer is not None:
+            self._pacer.wait(str(request.http_request.url))
         self._limiter.__enter__()
         request.context[self._HELD] = True
 
@@ -74,7 +122,9 @@ class LimitPolicy(core_policies.SansIOHTTPPolicy):  # type: ignore[type-arg]
             self._limiter.__exit__(None, None, None)
 
 
-def arm_policies(credential: Any, scope: str, limiter: Limiter, **kwargs: Any) -> list[Any]:
+def arm_policies(
+    credential: Any, scope: str, limiter: Limiter, pacer: ArmPacer | None = None, **kwargs: Any
+) -> list[Any]:
     """The pipeline of a generated azure-mgmt client, without provider auto-registration.
 
     Same order as the generated clients (request id, headers, user agent, proxy, decode,
@@ -89,7 +139,7 @@ def arm_policies(credential: Any, scope: str, limiter: Limiter, **kwargs: Any) -
         core_policies.RedirectPolicy(**kwargs),
         core_policies.RetryPolicy(**kwargs),
         ARMChallengeAuthenticationPolicy(credential, scope, **kwargs),
-        LimitPolicy(limiter),
+        LimitPolicy(limiter, pacer),
         core_policies.CustomHookPolicy(**kwargs),
         core_policies.NetworkTraceLoggingPolicy(**kwargs),
         core_policies.DistributedTracingPolicy(**kwargs),
