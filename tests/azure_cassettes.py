@@ -667,6 +667,20 @@ def discovery_throttled() -> Cassette:
     return c
 
 
+def discovery_partial() -> Cassette:
+    """A custom role that may read AML workspaces but not Databricks ones."""
+    c = Cassette()
+    c.aml_list(SUB_C, [aml_workspace(SUB_C, "rg-c", "mlw-c")])
+    c.error(
+        f"/subscriptions/{SUB_C}/providers/Microsoft.Databricks/workspaces",
+        f"api-version={API_DATABRICKS}",
+        403,
+        "AuthorizationFailed",
+        "The client does not have authorization to perform action 'Microsoft.Databricks/workspaces/read'.",
+    )
+    return c
+
+
 def tenant_denied() -> Cassette:
     c = Cassette()
     c.error(
@@ -1126,6 +1140,7 @@ def outputs() -> dict[Path, Cassette]:
     return {
         CASSETTE_DIR / "discovery.yaml": discovery(),
         CASSETTE_DIR / "discovery_throttled.yaml": discovery_throttled(),
+        CASSETTE_DIR / "discovery_partial.yaml": discovery_partial(),
         CASSETTE_DIR / "tenant_denied.yaml": tenant_denied(),
         CASSETTE_DIR / "aml_workspace.yaml": aml_workspace_cassette(),
         CASSETTE_DIR / "aml_partial.yaml": aml_partial_cassette(),

@@ -9,6 +9,7 @@ from azure_support import (
     RG,
     SUB_A,
     SUB_B,
+    SUB_C,
     SUB_D,
     NoSleepTransport,
     aml_id,
@@ -124,6 +125,30 @@ def test_throttling_is_retried_after_the_delay_the_service_asks_for() -> None:
     assert all(s.ok for s in result.scopes)
     assert cass.all_played  # the 429 and the 200 were both served
     assert transport.sleeps == [7.0]
+
+
+def test_a_family_refused_alone_fails_alone() -> None:
+    """When only the Databricks listing is refused, AML discovery stands and the subscription counts as complete."""
+    result, cass = run_discovery("discovery_partial.yaml", {"subscriptions": [SUB_C]})
+    assert [t.name for t in result.targets] == ["mlw-c"]
+    (status,) = result.scopes
+    assert (status.scope_id, status.family, status.ok, status.status) == (
+        f"/subscriptions/{SUB_C}",
+        "databricks_workspaces",
+        False,
+        403,
+    )
+    assert result.complete_subscriptions == (SUB_C,)
+    assert cass.all_played
+
+
+def test_discovery_flags_skip_a_workspace_kind() -> None:
+    """`discover_databricks: false` lists AML workspaces only; `discover_aml: false` Databricks ones only."""
+    aml_only, cass = run_discovery("discovery.yaml", {"subscriptions": [SUB_D], "discover_databricks": False})
+    assert [t.name for t in aml_only.targets] == ["mlw-sandbox"] and len(played(cass)) == 1
+    dbx_only, cass = run_discovery("discovery.yaml", {"subscriptions": [SUB_A], "discover_aml": False})
+    assert all(isinstance(t, DatabricksTarget) for t in dbx_only.targets) and len(dbx_only.targets) == 2
+    assert dbx_only.known_aml_workspaces == () and dbx_only.complete_subscriptions == ()
 
 
 def test_a_tenant_that_refuses_the_subscription_list_is_a_failed_scope() -> None:
