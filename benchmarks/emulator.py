@@ -260,6 +260,7 @@ _RECORDED_PARAMS = {
     "path_prefix",
     "filter_by.cluster_sources",
     "filter_by.cluster_states",
+    "filter_by.is_pinned",
     "experiment_ids#",
 }
 _PRESENCE_PARAMS = {"job_id", "start_time_from", "start_time_to", "page_token", "$skipToken", "next_page_token"}
@@ -1034,9 +1035,9 @@ class Emulator:
         ps = self.tenant.pages
         size = self._int(req, "page_size", ps.dbx_clusters_default) or ps.dbx_clusters_default
         size = min(max(1, size), ps.dbx_clusters_max)
-        for p in ("filter_by.is_pinned", "filter_by.policy_id"):
-            if req.query.get(p):
-                raise dbx_error(400, "INVALID_PARAMETER_VALUE", f"{p} is not supported by the emulator")
+        if req.query.get("filter_by.policy_id"):
+            raise dbx_error(400, "INVALID_PARAMETER_VALUE", "filter_by.policy_id is not supported by the emulator")
+        pinned = req.query.get("filter_by.is_pinned")
         sources = {v.upper() for v in req.multi.get("filter_by.cluster_sources", [])}
         states = {v.upper() for v in req.multi.get("filter_by.cluster_states", [])}
         positions = [
@@ -1044,6 +1045,7 @@ class Emulator:
             for i in range(d.n_clusters)
             if (not sources or self.tenant.cluster_source(i) in sources)
             and (not states or self.tenant.cluster_state(d, i) in states)
+            and (pinned is None or self.tenant.cluster_pinned(d, i) == _bool(pinned))
         ]
         offset = self._offset(req, "clusters")
         return self._dbx_page(positions, offset, size, "clusters", "clusters", lambda i: self.tenant.cluster(d, i))

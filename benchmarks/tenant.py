@@ -1021,6 +1021,10 @@ class Tenant:
             return "TERMINATED"
         return "RUNNING" if _u(self.seed, "clstate", d.index, i) < 0.4 else "TERMINATED"
 
+    def cluster_pinned(self, d: DbxWs, i: int) -> bool:
+        """Some all-purpose clusters are pinned (`filter_by.is_pinned`; the list omits the flag)."""
+        return self.cluster_source(i) != "JOB" and _u(self.seed, "clpin", d.index, i) < 0.2
+
     def cluster(self, d: DbxWs, i: int) -> dict[str, Any]:
         """Cluster `i` in the `clusters/list` shape."""
         from mlgov.replay import fake_jwt
@@ -1502,17 +1506,55 @@ class Tenant:
         """ARM ids whose role assignments an audit reads: every AML and Databricks workspace."""
         return [w.id for w in self.aml] + [w.id for w in self.dbx]
 
-    def minimum_pages(self, *, window_days: int = 30) -> dict[str, int]:
-        """Fewest requests per route that read the whole tenant, with the largest pages allowed.
+    def existing_cluster_jobs(self, d: DbxWs) -> list[int]:
+        """Indexes of the jobs with a task on an all-purpose cluster (whose runs CMP-001 prices)."""
+        cache = self._existing_jobs
+        if d.index not in cache:
+            cache[d.index] = [
+                j
+                for j in range(d.n_jobs)
+                if any("existing_cluster_id" in t for t in self.dbx_job(d, j)["settings"]["tasks"])
+            ]
+        return cache[d.index]
 
-        Discovery counts the provider lists by subscription (they carry every property); the
-        runs count is one `runs/list` over the window per workspace (no per-job listing);
-        the latest run of every active experiment is one `runs/search` per batch of
-        `mlflow_run_search_experiment_ids` experiments (each has at most 6 runs, so a batch
-        fits one page). Role definitions: one GET per distinct `roleDefinitionId`.
+    @cached_property
+    def _existing_jobs(self) -> dict[int, list[int]]:
+        return {}
+
+    def experiments_needing_runs(self, d: DbxWs, *, horizon_days: int = 90) -> int:
+        """Active experiments not updated within `horizon_days`: only their newest run tells
+        whether they are stale (EXP-002)."""
+        ix = self.experiment_index(d)
+        edge = self.now_ms - horizon_days * DAY_MS
+        return sum(1 for i in range(d.n_experiments) if not ix.deleted[i] and ix.last_update[i] < edge)
+
+    def runs_pages(self, d: DbxWs, *, window_days: int = 30) -> tuple[int, int]:
+        """`runs/list` calls for the window: (one listing of every run, one listing per job
+        that runs on an all-purpose cluster)."""
+        start = self.window_start_ms(window_days)
+        ps = self.pages.dbx_runs_max
+        whole = pages(len(self.runs_positions(d, start_from=start)), ps)
+        per_job = sum(
+            pages(len(self.runs_positions(d, job_id=self.dbx_job_id(d, j), start_from=start)), ps)
+            for j in self.existing_cluster_jobs(d)
+        )
+        return whole, per_job
+
+    def minimum_pages(self, *, window_days: int = 30, horizon_days: int = 90) -> dict[str, int]:
+        """Fewest requests per route that read what an audit needs, with the largest pages allowed.
+
+        - discovery: the provider lists by subscription (they carry every property);
+        - AML jobs: one `listViewType=All` listing per workspace;
+        - job runs (only needed for jobs on all-purpose clusters, CMP-001): per workspace, the
+          cheaper of one listing of the window and one listing per such job;
+        - newest MLflow run of each active experiment not updated within `horizon_days`:
+          one `runs/search` per batch of `mlflow_run_search_experiment_ids` experiments
+          (an experiment has at most 6 runs, so a batch fits one page);
+        - role definitions: one GET per distinct role (GUID; built-in and custom role ids are
+          the same under every subscription);
+        - an empty list still costs one call.
         """
         ps = self.pages
-        start = self.window_start_ms(window_days)
         n_subs = len(self.subscriptions)
         sub_ids = [s.subscription_id for s in self.subscriptions]
         regs = {w.registry_id.lower() for w in self.aml if w.registry_id}
@@ -1521,7 +1563,7 @@ class Tenant:
         for scope in self.audited_arm_scopes():
             found = self.assignments_for_scope(scope)
             ra_pages += pages(len(found), ps.arm)
-            role_ids.update(ra.role_definition_id.lower() for ra in found)
+            role_ids.update(ra.role_guid.lower() for ra in found)
         out = {
             R_SUBS: pages(n_subs, ps.arm),
             R_AML_WS_LIST: sum(pages(sum(1 for w in self.aml if w.sub == s), ps.arm) for s in sub_ids),
@@ -1535,10 +1577,15 @@ class Tenant:
             R_CLUSTERS: sum(pages(w.n_clusters, ps.dbx_clusters_max) for w in self.dbx),
             R_JOBS: sum(pages(w.n_jobs, ps.dbx_jobs_max) for w in self.dbx),
             R_JOB_GET: sum(len(w.big_jobs) * pages(self.preset.big_job_tasks, ps.dbx_job_tasks) for w in self.dbx),
-            R_RUNS: sum(pages(len(self.runs_positions(w, start_from=start)), ps.dbx_runs_max) for w in self.dbx),
+            R_RUNS: sum(min(self.runs_pages(w, window_days=window_days)) for w in self.dbx),
             R_REPOS: sum(pages(w.n_repos, ps.dbx_repos) for w in self.dbx),
             R_TOKENS: len(self.dbx),
             R_EXP_SEARCH: sum(pages(self.active_experiments(w), ps.mlflow_experiments_max) for w in self.dbx),
-            R_RUN_SEARCH: sum(pages(self.active_experiments(w), ps.mlflow_run_search_experiment_ids) for w in self.dbx),
+            R_RUN_SEARCH: sum(
+                math.ceil(
+                    self.experiments_needing_runs(w, horizon_days=horizon_days) / ps.mlflow_run_search_experiment_ids
+                )
+                for w in self.dbx
+            ),
         }
         return out

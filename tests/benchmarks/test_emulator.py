@@ -146,9 +146,10 @@ def test_databricks_runs_window_pages_at_25(emu: Emulator) -> None:
         expected = sum(1 for s in t.run_index(d).starts if s >= start)
         assert len(starts) == expected
         total += expected
+    whole = sum(t.runs_pages(d)[0] for d in t.dbx)
     assert (
         _calls(emu, T.R_RUNS)
-        == t.minimum_pages()[T.R_RUNS]
+        == whole
         == sum(math.ceil(sum(1 for s in t.run_index(d).starts if s >= start) / 25) for d in t.dbx)
     )
     assert total < sum(d.n_runs for d in t.dbx)  # older runs exist and were filtered out
@@ -172,10 +173,28 @@ def test_minimum_pages_match_tenant_sizes() -> None:
     assert m[T.R_AML_COMPUTES] == len(t.aml)
     assert m[T.R_CLUSTERS] == sum(math.ceil(d.n_clusters / 100) for d in t.dbx)
     assert m[T.R_JOBS] == sum(math.ceil(d.n_jobs / 100) for d in t.dbx)
-    assert m[T.R_RUNS] == sum(math.ceil(sum(1 for s in t.run_index(d).starts if s >= start) / 25) for d in t.dbx)
+    whole = [math.ceil(sum(1 for s in t.run_index(d).starts if s >= start) / 25) for d in t.dbx]
+    per_job = [
+        sum(
+            max(1, math.ceil(len(t.runs_positions(d, job_id=t.dbx_job_id(d, j), start_from=start)) / 25))
+            for j in range(d.n_jobs)
+            if any("existing_cluster_id" in x for x in t.dbx_job(d, j)["settings"]["tasks"])
+        )
+        for d in t.dbx
+    ]
+    assert m[T.R_RUNS] == sum(min(a, b) for a, b in zip(whole, per_job, strict=True))
     active = [sum(1 for x in t.experiment_index(d).deleted if not x) for d in t.dbx]
     assert m[T.R_EXP_SEARCH] == sum(math.ceil(a / 3000) for a in active)
-    assert m[T.R_RUN_SEARCH] == sum(math.ceil(a / 100) for a in active)
+    edge = NOW_MS - 90 * 86_400_000
+    stale = [
+        sum(
+            1
+            for i, x in enumerate(t.experiment_index(d).deleted)
+            if not x and t.experiment_index(d).last_update[i] < edge
+        )
+        for d in t.dbx
+    ]
+    assert m[T.R_RUN_SEARCH] == sum(math.ceil(n / 100) for n in stale) > 0
     assert m[T.R_REPOS] == len(t.dbx)  # an empty list still costs one call
     assert m[T.R_TOKENS] == len(t.dbx)
     assert m[T.R_ACR_GET] == len({w.registry_id for w in t.aml if w.registry_id})
