@@ -358,3 +358,16 @@ def test_concurrent_runs_wait_for_each_other_without_corruption(tmp_path: Path) 
     assert len(rows(db, "SELECT * FROM runs")) == 2
     assert dict(rows(db, "SELECT resource_name, state FROM findings")) == {"a": "resolved", "b": "open"}
     assert rows(db, "SELECT status FROM deliveries") == [("sent",), ("sent",)]
+
+
+def test_waiver_events_follow_the_destination_policy_filter(tmp_path: Path) -> None:
+    """A waiver on CST-* reaches a destination filtered on CST-001, not one filtered on MLF-*."""
+    with receiver() as server:
+        path = _waivers(tmp_path, "2026-11-05", "2026-11-01", policy="CST-*")
+        dests = [hook_dest(server.url("/cst"), name="cst", policies=["CST-001"]),
+                 hook_dest(server.url("/mlf"), name="mlf", policies=["MLF-*"])]
+        record_run(result([finding("MLF-001", "m")]), config(tmp_path, destinations=dests, waivers=path),
+                   notify=True, now=T0)
+        got = {r.path: r.json()["data"] for r in server.requests}
+    assert [e["policy"] for e in got["/cst"]["waiver_events"]] == ["CST-*"]
+    assert got["/mlf"]["waiver_events"] == []

@@ -302,9 +302,7 @@ def plan_deliveries(
             new=_pick(delta.new, keep) if "new" in wanted else (),
             reopened=_pick(delta.reopened, keep) if "reopened" in wanted else (),
             resolved=_pick(delta.notify_resolved, keep) if "resolved" in wanted else (),
-            waiver_events=tuple(
-                e for e in events if e.event in wanted and (not dest.policies or matches_any(e.policy, dest.policies))
-            ),
+            waiver_events=tuple(e for e in events if e.event in wanted and _policies_overlap(e.policy, dest.policies)),
         )
         if not changed.is_empty:
             deliveries.append(_delivery(changed, dest, run_id, stamp))
@@ -359,6 +357,13 @@ def _delivery(digest: Digest, dest: Destination, run_id: str, stamp: str) -> Del
         payload=render(digest, dest).decode("utf-8"),
         created_at=stamp,
     )
+
+
+def _policies_overlap(waiver_policy: str, patterns: Sequence[str]) -> bool:
+    """True when a waiver's policy (id or glob) and a destination's policy filter can meet."""
+    if not patterns:
+        return True
+    return matches_any(waiver_policy, patterns) or any(matches_any(p, [waiver_policy]) for p in patterns)
 
 
 def _filter(dest: Destination) -> Callable[[Finding], bool]:

@@ -49,10 +49,19 @@ def test_500_three_times_then_success_backs_off_exponentially() -> None:
     """Three 500s are retried with growing (jittered) waits; the fourth attempt succeeds."""
     t = FakeTime()
     with receiver() as server, poster(t) as p:
-        server.script = [Reply(500), Reply(502), Reply(503)]
+        server.script = [Reply(500), Reply(500), Reply(500)]
         out = p.post(server.url(), b"{}", {})
     assert (out.ok, out.attempts) == (True, 4)
     assert t.sleeps == [0.5, 1.0, 2.0]  # rng 0.5 x 1, 2, 4
+
+
+def test_408_502_503_504_are_retried() -> None:
+    """Request timeout and gateway errors are retried like 500."""
+    t = FakeTime()
+    with receiver() as server, poster(t) as p:
+        server.script = [Reply(408), Reply(502), Reply(503), Reply(504)]
+        out = p.post(server.url(), b"{}", {})
+    assert (out.ok, out.attempts) == (True, 5)
 
 
 def test_other_4xx_are_not_retried() -> None:
