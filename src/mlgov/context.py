@@ -224,7 +224,7 @@ class AuditContext:
             return self._credential
 
     def _build_azure_credential(self) -> TokenCredential:
-        from azure import identity  # noqa: PLC0415 - imported only when Azure is audited
+        from azure import identity
 
         azure = self.config.azure
         auth = azure.auth if azure else None
@@ -380,8 +380,8 @@ class AuditContext:
 
     def databricks_client(self, target: DatabricksTarget) -> Any:
         """A databricks-sdk WorkspaceClient for the target, with the configured auth."""
-        from databricks.sdk import WorkspaceClient  # noqa: PLC0415 - slow import, only when used
-        from databricks.sdk.core import Config as DbxConfig  # noqa: PLC0415
+        from databricks.sdk import WorkspaceClient
+        from databricks.sdk.core import Config as DbxConfig
 
         coll = self.config.collection
         kwargs: dict[str, Any] = {
@@ -418,7 +418,7 @@ class AuditContext:
                 out["azure_workspace_resource_id"] = target.arm_id
             return out
         if auth.type == "entra":
-            from mlgov.collectors.databricks_auth import entra_strategy  # noqa: PLC0415
+            from mlgov.collectors.databricks_auth import entra_strategy
 
             return {"credentials_strategy": entra_strategy(self.azure_credential())}
         out = {"profile": auth.profile} if auth.profile else {}

@@ -30,8 +30,9 @@ class LogCapture:
         return [e for e in self.events() if e.get("event") == event]
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def logs() -> Iterator[LogCapture]:
+    """Every service test logs to a captured stream (never to structlog's default stdout printer)."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     capture = LogCapture()
@@ -47,7 +48,8 @@ def logs() -> Iterator[LogCapture]:
 
 
 @pytest.fixture
-def make_service(tmp_path: Path) -> Iterator[Callable[..., Service]]:
+def make_service(tmp_path: Path, logs: LogCapture) -> Iterator[Callable[..., Service]]:
+    """Services made by a test are shut down before its log capture ends."""
     made: list[Service] = []
 
     def make(run_once: RunOnce, *, trigger: Any = None, http: bool = True, **serve: Any) -> Service:
