@@ -94,7 +94,7 @@ def _write(console: Console, report: Report) -> None:
     table = Table(box=box.SIMPLE_HEAVY, show_lines=True, expand=True)
     table.add_column("Sev", no_wrap=True, width=8)
     table.add_column("Policy", no_wrap=True, width=8)
-    table.add_column("Resource", ratio=2, overflow="fold")
+    table.add_column("Resource", ratio=3, overflow="fold")
     table.add_column("What is wrong", ratio=4)
     table.add_column("How to fix it", ratio=4)
     table.add_column(f"{s.currency}/month", justify="right", no_wrap=True, width=11)
@@ -130,7 +130,7 @@ def _row(report: Report, f: Finding) -> list[Text | str]:
         policy.append(f"\n{state}", style="bold")
     where = scope_label(report, f.scope_id)
     resource = Text(f.resource_name)
-    if where and where != f.resource_name:
+    if where and where != f.resource_name and f.resource_id.lower() != f.scope_id.lower():
         resource.append(f"\n{where}", style="dim")
     fix = f.remediation.summary if f.remediation else ""
     if f.status is FindingStatus.WAIVED and f.waiver:
