@@ -7,7 +7,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,18 @@ def test_job_is_registered_one_at_a_time_with_the_configured_grace(make_service:
     service.start()
     job = service._scheduler.get_job(AUDIT_JOB)
     assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 1234)
+
+
+def test_a_run_later_than_the_misfire_grace_is_missed_not_run(
+    make_service: Callable[..., Service], logs: LogCapture
+) -> None:
+    """A run found due longer ago than serve.misfire_grace_seconds is dropped, logged and counted as missed."""
+    fake = FakeRun()
+    service = make_service(fake, misfire_grace_seconds=1)
+    service.start()
+    service._scheduler.modify_job(AUDIT_JOB, next_run_time=datetime.now(UTC) - timedelta(minutes=5))
+    assert wait_until(lambda: service.metrics.runs_total["missed"] == 1)
+    assert fake.calls == 0 and logs.named("run.missed")[0]["level"] == "warning"
 
 
 def test_a_run_due_while_one_is_going_on_is_skipped_and_counted(
