@@ -41,11 +41,14 @@ def report(tmp_path: object) -> Report:
 
 def test_table_shows_counts_findings_and_fixes(tmp_path: object) -> None:
     """The table has the status, severity counts, each finding's message and its fix."""
-    text = renderer("table")(report(tmp_path))
+    from mlgov.report.table import render_for_terminal
+
+    plain = renderer("table")(report(tmp_path))
+    assert "\x1b[" not in plain  # no colour codes when rendering for a file
+    text = render_for_terminal(report(tmp_path), width=300, color=False)  # wide: no wrapping inside cells
     assert "PARTIAL" in text and "open finding(s)" in text
     assert "adhoc" in text and "never auto-terminates" in text
     assert "auto-termination" in text  # the remediation summary
-    assert "\x1b[" not in text  # no colour codes when rendering for a file
 
 
 def test_json_envelope_counts_match_findings(tmp_path: object) -> None:
