@@ -204,3 +204,15 @@ def test_probes_fail_once_the_scheduler_has_stopped(make_service: Callable[..., 
     service.shutdown()
     ok, body = service.healthy() if path == "/healthz" else service.ready()
     assert ok is False and body["status"] in {"unhealthy", "stopping"}
+
+
+def test_a_port_in_use_is_a_config_error_naming_it(make_service: Callable[..., Service]) -> None:
+    """If serve.port is taken, start() fails with a ConfigError that names the address and what to do."""
+    first = make_service(FakeRun())
+    first.start()
+    assert first.http_address is not None
+    taken = first.http_address[1]
+    second = make_service(FakeRun(), port=taken)
+    with pytest.raises(ConfigError, match=rf"cannot listen on 127.0.0.1:{taken}") as err:
+        second.start()
+    assert err.value.hint and "serve.port" in err.value.hint

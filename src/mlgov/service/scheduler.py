@@ -27,7 +27,7 @@ from types import FrameType
 from typing import Any
 
 from mlgov.config import ServeConfig
-from mlgov.errors import MlgovError
+from mlgov.errors import ConfigError, MlgovError
 from mlgov.logs import get_logger, run_context
 from mlgov.service.cron import build_trigger, zone
 from mlgov.service.http import HealthServer, Probe
@@ -103,8 +103,14 @@ class Service:
             name="mlgov heartbeat",
         )
         if self._want_http:
-            self._http = HealthServer(Probe(self.healthy, self.ready, self.metrics.render),
-                                      self.serve.host, self.serve.port)
+            try:
+                self._http = HealthServer(Probe(self.healthy, self.ready, self.metrics.render),
+                                          self.serve.host, self.serve.port)
+            except OSError as exc:
+                raise ConfigError(
+                    f"serve: cannot listen on {self.serve.host}:{self.serve.port} ({exc.strerror or exc})",
+                    hint="Choose another serve.port (or --port), or stop what is using it.",
+                ) from exc
             self._http.start()
         scheduler.start()
         self._scheduler = scheduler
