@@ -15,11 +15,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlgov.errors import PolicyFileError
 from mlgov.findings import Remediation, Severity
+from mlgov.yamlfile import read_yaml
 
 POLICY_ID = re.compile(r"^[A-Z]{3}-\d{3}$")
 ParamType = Literal["integer", "number", "string", "boolean", "string_list"]
@@ -165,18 +165,12 @@ def default_policy_dir() -> Path:
 
 def load_policy_file(path: Path) -> Policy:
     """Parse and validate one policy file."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PolicyFileError(f"{path}: cannot read policy file ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyFileError(
-            f"{path}: not valid YAML{where}: {problem}",
-            hint="Check indentation and quoting; policy files are plain YAML mappings.",
-        ) from exc
+    raw = read_yaml(
+        path,
+        PolicyFileError,
+        what="policy",
+        syntax_hint="Check indentation and quoting; policy files are plain YAML mappings.",
+    )
     if not isinstance(raw, dict):
         raise PolicyFileError(f"{path}: a policy file must be a YAML mapping, got {type(raw).__name__}")
     policy_id = raw.get("id", "?")

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -452,22 +451,14 @@ def parse_config(raw: Any, *, source: str = "config") -> Config:
 def load_config(path: Path | str) -> Config:
     """Read, interpolate and validate a config file."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(
-            f"{p}: no such config file",
-            hint="Pass --config FILE, or try `mlgov audit --demo` to see mlgov on a sample tenant.",
-        ) from exc
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read config ({exc.strerror})") from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{p}: not valid YAML{where}: {problem}") from exc
+    from mlgov.yamlfile import read_yaml
+
+    raw = read_yaml(
+        p,
+        ConfigError,
+        what="config",
+        missing_hint="Pass --config FILE, or try `mlgov audit --demo` to see mlgov on a sample tenant.",
+    )
     return parse_config(raw, source=str(p))
 
 

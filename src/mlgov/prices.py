@@ -12,10 +12,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mlgov.errors import ConfigError
+from mlgov.yamlfile import read_yaml
 
 HOURS_PER_MONTH = 730
 DAYS_PER_MONTH = 30
@@ -127,15 +127,12 @@ def load_prices(
     report never shows USD figures labelled as EUR.
     """
     source = path or default_price_file()
-    try:
-        raw: Any = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(
-            f"{source}: cannot read price file ({exc.strerror})",
-            hint="Fix `prices.file` in the config, or remove it to use the shipped prices.",
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: price file is not valid YAML: {exc}") from exc
+    raw: Any = read_yaml(
+        source,
+        ConfigError,
+        what="price",
+        missing_hint="Fix `prices.file` in the config, or remove it to use the shipped prices.",
+    )
     try:
         data = PriceFile.model_validate(raw)
     except ValidationError as exc:

@@ -31,11 +31,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mlgov.errors import WaiverError
 from mlgov.findings import Finding, FindingStatus
+from mlgov.yamlfile import read_yaml
 
 WAIVERS_VERSION = 1
 UNWAIVABLE = frozenset({"AUD-001"})
@@ -172,19 +172,8 @@ def load_waivers(
 ) -> WaiverSet:
     """Read and validate a waivers file. `catalogue` gives the known policy ids (a Catalogue works)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise WaiverError(f"{p}: no such waivers file", hint="Fix waivers.file in the config.") from exc
-    except OSError as exc:
-        raise WaiverError(f"{p}: cannot read waivers file ({exc.strerror})") from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise WaiverError(f"{p}: not valid YAML{where}: {problem}", hint=_EXAMPLE) from exc
+    raw = read_yaml(p, WaiverError, what="waivers", missing_hint="Fix waivers.file in the config.",
+                    syntax_hint=_EXAMPLE)
     return parse_waivers(raw, source=str(p), catalogue=catalogue, max_days=max_days, today=today)
 
 
