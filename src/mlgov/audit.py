@@ -28,6 +28,7 @@ from mlgov.inventory import (
     ScopeStatus,
     SubscriptionInfo,
 )
+from mlgov.logs import get_logger
 from mlgov.prices import PriceBook, load_prices
 from mlgov.progress import NullProgress, ProgressListener
 from mlgov.snapshot import Snapshot
@@ -173,6 +174,13 @@ def collect(
         assignments.extend(ras)
         scopes.extend(ra_scopes)
 
+    log = get_logger(__name__)
+    for failed in scopes:
+        if not failed.ok:
+            log.warning("collector.scope_failed", scope=failed.scope_id, family=failed.family,
+                        status=failed.status, code=failed.code, error=failed.error)
+    log.info("collector.done", targets=len(targets), scopes=len(scopes),
+             failed=sum(1 for s in scopes if not s.ok))
     return Snapshot(
         taken_at=taken_at,
         scopes=tuple(scopes),

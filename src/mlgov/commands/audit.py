@@ -66,6 +66,8 @@ def register(subparsers: Any) -> None:
     out.add_argument("--save-snapshot", type=Path, metavar="FILE",
                      help="also save the collected inventory (no secrets) for offline re-evaluation")
     out.add_argument("--no-progress", action="store_true", help="no progress display on the terminal")
+    out.add_argument("--verbose", "-v", action="count", default=0,
+                     help="log collection events on stderr (-v: info, -vv: debug, SDK traffic included)")
     gate = p.add_argument_group("status and delivery")
     gate.add_argument("--fail-on", choices=FAIL_ON, default="none", metavar="SEVERITY",
                       help="exit 1 when an open finding is at or above SEVERITY "
@@ -111,6 +113,12 @@ def run(args: argparse.Namespace) -> int:
     if args.notify and (config is None or not config.notifications.destinations):
         raise UsageError("--notify: no notification destinations are configured",
                          hint="Add notifications.destinations to the config (see deploy/config.example.yaml).")
+
+    from mlgov.logs import configure_logging
+
+    # Logs go to stderr, never into the report; a one-off audit logs warnings unless asked for more.
+    level = "debug" if args.verbose >= 2 else "info" if args.verbose == 1 else "warning"
+    configure_logging(level, config.logging.format if config else "auto")
 
     options = AuditOptions(
         targets=tuple(args.target),
