@@ -114,10 +114,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--notify: no notification destinations are configured",
                          hint="Add notifications.destinations to the config (see deploy/config.example.yaml).")
 
-    from mlgov.logs import configure_logging
+    from mlgov.logs import LogLevel, configure_logging
 
     # Logs go to stderr, never into the report; a one-off audit logs warnings unless asked for more.
-    level = "debug" if args.verbose >= 2 else "info" if args.verbose == 1 else "warning"
+    level: LogLevel = "debug" if args.verbose >= 2 else "info" if args.verbose == 1 else "warning"
     configure_logging(level, config.logging.format if config else "auto")
 
     options = AuditOptions(
