@@ -31,7 +31,7 @@ from typing import Any
 if __package__ in (None, ""):  # `python benchmarks/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.emulator import EmulatorProcess, Limits
+from benchmarks.emulator import EmulatorProcess, Limits, RateLimit
 from benchmarks.tenant import PRESETS, Tenant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -308,6 +308,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--latency-ms", type=float, default=50.0)
     p.add_argument("--no-rate-limits", action="store_true", help="serve without 429 throttling")
+    d = Limits()
+    assert d.arm and d.databricks and d.mlflow_search
+    p.add_argument("--arm-rps", type=float, default=d.arm.per_second, help="ARM reads per second per subscription")
+    p.add_argument("--arm-burst", type=float, default=d.arm.burst)
+    p.add_argument("--databricks-rps", type=float, default=d.databricks.per_second, help="per workspace")
+    p.add_argument("--mlflow-search-rps", type=float, default=d.mlflow_search.per_second, help="per workspace")
     p.add_argument("--skip-mlgov", action="store_true")
     p.add_argument("--skip-naive", action="store_true")
     p.add_argument("--skip-eval", action="store_true")
@@ -332,7 +338,15 @@ def main(argv: list[str] | None = None) -> int:
 
     started = datetime.now(UTC)
     now_ms = int(started.timestamp()) // 60 * 60_000
-    limits = Limits.unlimited() if args.no_rate_limits else Limits()
+    limits = (
+        Limits.unlimited()
+        if args.no_rate_limits
+        else Limits(
+            arm=RateLimit(args.arm_rps, args.arm_burst),
+            databricks=RateLimit(args.databricks_rps, args.databricks_rps),
+            mlflow_search=RateLimit(args.mlflow_search_rps, args.mlflow_search_rps),
+        )
+    )
     tenant = Tenant(args.preset, seed=args.seed, now_ms=now_ms)
     window = 30
     results: dict[str, Any] = {
