@@ -128,13 +128,13 @@ class Cassette:
         return self
 
     def jobs(self, *pages: list[dict[str, Any]]) -> Cassette:
-        """`GET /api/2.2/jobs/list?expand_tasks=true`, one response per page."""
+        """`GET /api/2.2/jobs/list?expand_tasks=true&limit=100`, one response per page."""
         for i, page in enumerate(pages):
             body: dict[str, Any] = {"jobs": page} if page else {}
             if i + 1 < len(pages):
                 body["next_page_token"] = f"jobs-p{i + 2}"
                 body["has_more"] = True
-            query = "expand_tasks=true" + (f"&page_token=jobs-p{i + 1}" if i else "")
+            query = "expand_tasks=true&limit=100" + (f"&page_token=jobs-p{i + 1}" if i else "")
             self.add("GET", "/api/2.2/jobs/list", body, query=query)
         return self
 
@@ -155,7 +155,7 @@ class Cassette:
             if i + 1 < len(pages):
                 body["next_page_token"] = f"runs{job_id}-p{i + 2}"
                 body["has_more"] = True
-            query = f"completed_only=true&expand_tasks=true&job_id={job_id}&start_time_from={ms('-30d')}"
+            query = f"completed_only=true&expand_tasks=true&job_id={job_id}&limit=25&start_time_from={ms('-30d')}"
             if i:
                 query += f"&page_token=runs{job_id}-p{i + 1}"
             self.add("GET", "/api/2.2/jobs/runs/list", body, query=query)
@@ -176,18 +176,27 @@ class Cassette:
             body: dict[str, Any] = {"experiments": page} if page else {}
             if i + 1 < len(pages):
                 body["next_page_token"] = f"exp-p{i + 2}"
-            request = {"max_results": 1000, "view_type": "ACTIVE_ONLY"}
+            request = {"max_results": 3000, "view_type": "ACTIVE_ONLY"}
             if i:
                 request["page_token"] = f"exp-p{i + 1}"
             self.add("POST", "/api/2.0/mlflow/experiments/search", body, request_body=request)
         return self
 
-    def latest_run(self, experiment_id: str, run: dict[str, Any] | None) -> Cassette:
-        """`POST /api/2.0/mlflow/runs/search` for the newest run of one experiment."""
-        request = {"experiment_ids": [experiment_id], "max_results": 1, "order_by": ["attributes.start_time DESC"]}
-        return self.add(
-            "POST", "/api/2.0/mlflow/runs/search", {"runs": [run]} if run else {}, request_body=request
-        )
+    def recent_runs(
+        self, experiment_ids: list[str], runs: list[dict[str, Any]], *, since: str = "-90d", more: bool = False
+    ) -> Cassette:
+        """`POST /api/2.0/mlflow/runs/search`: runs started since `since` in a batch of experiments,
+        newest first (one page; `more` says the page was full and a next one exists)."""
+        request = {
+            "experiment_ids": experiment_ids,
+            "filter": f"attributes.start_time >= {ms(since)}",
+            "max_results": 1000,
+            "order_by": ["attributes.start_time DESC"],
+        }
+        body: dict[str, Any] = {"runs": runs} if runs else {}
+        if more:
+            body["next_page_token"] = "runs-more"
+        return self.add("POST", "/api/2.0/mlflow/runs/search", body, request_body=request)
 
     def tokens(self, tokens: list[dict[str, Any]] | None, *, status: int = 200) -> Cassette:
         """`GET /api/2.0/token-management/tokens`: the list, or a 403 for a non-admin principal."""
@@ -559,9 +568,11 @@ def full_workspace() -> Cassette:
         [experiment("102", "/Users/b@contoso.com/old-but-used", created="-300d", updated="-120d"),
          experiment("103", "/Shared/never-run", created="-500d", updated=None)],
     )
-    c.latest_run("101", mlflow_run("101", "r101", "-200d", "-199d"))
-    c.latest_run("102", mlflow_run("102", "r102", "-10d", "-10d"))
-    c.latest_run("103", None)
+    # 101, 102 and 103 were not updated within 90 days: one search for runs since then, newest
+    # first. The first page is full (it has a next page), so the others are asked about again.
+    c.recent_runs(["101", "102", "103"],
+                  [mlflow_run("102", "r102b", "-11d", "-10d"), mlflow_run("102", "r102a", "-40d", "-40d")], more=True)
+    c.recent_runs(["101", "103"], [])
     c.tokens([
         token("t-never", "svc@contoso.com", "ADF", created="-300d", expires=None, used="-1d"),
         token("t-year", "a@contoso.com", "VS Code", created="-10d", expires="+355d"),
@@ -610,7 +621,7 @@ def jobs_forbidden() -> Cassette:
     c.clusters([cluster("0404-000000-a", "shared", autotermination=30)])
     c.add("GET", "/api/2.2/jobs/list",
           {"error_code": "PERMISSION_DENIED", "message": "User is not authorized to list jobs."},
-          status=403, query="expand_tasks=true")
+          status=403, query="expand_tasks=true&limit=100")
     return c.repos([]).experiments([]).tokens([])
 
 
@@ -647,7 +658,7 @@ def sparse_fields() -> Cassette:
     ])
     c.repos([{"id": 5}, {"path": "/Repos/no-id"}])
     c.experiments([{"experiment_id": "9"}, {"name": "no id"}])
-    c.latest_run("9", {"info": {"run_id": "r"}})
+    c.recent_runs(["9"], [{"info": {"run_id": "r"}}])
     return c.tokens([{"token_id": "t"}, {"comment": "no id"}])
 
 
@@ -825,18 +836,16 @@ def demo_prod(c: Cassette) -> Cassette:
     c.experiments(
         [experiment("3519288415342211", f"/Users/{MARIA}/replenishment-forecast", created="-170d", updated="-1d"),
          experiment("3519288415342290", "/Shared/churn-model", created="-240d", updated="-6d"),
-         # EXP-002: no update for 210 days, newest run 200 days old.
+         # EXP-002: no update for 210 days, no run in the last 90 days (its last one is 200 days old).
          experiment("3519288415343004", f"/Users/{TOM}/promo-uplift-poc", created="-260d", updated="-210d")],
         [# Near miss: metadata untouched for 150 days but a run 20 days ago.
          experiment("3519288415343117", f"/Users/{LI}/basket-analysis-scratch", created="-300d", updated="-150d"),
          # EXP-002: an empty experiment nobody touched for over a year.
          experiment("3519288415343250", f"/Users/{TOM}/test", created="-420d", updated="-400d")],
     )
-    c.latest_run("3519288415343004", mlflow_run("3519288415343004", "5f1d2c3b4a59687766554433221100aa",
-                                                "-200d", "-200d"))
-    c.latest_run("3519288415343117", mlflow_run("3519288415343117", "8e7d6c5b4a3928171615141312111000",
-                                                "-20d", "-20d"))
-    c.latest_run("3519288415343250", None)
+    # The three not updated within 90 days: only the scratch experiment had a run since.
+    c.recent_runs(["3519288415343004", "3519288415343117", "3519288415343250"],
+                  [mlflow_run("3519288415343117", "8e7d6c5b4a3928171615141312111000", "-20d", "-20d")])
     c.tokens([
         # IAM-002: never expires.
         token("6b1e3c52d0a4f7e8b9c0d1e2f3a4b5c6", SVC, "Azure Data Factory linked service", created="-420d",

@@ -8,6 +8,7 @@ theirs is first asked for.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlgov.config import AzureConfig, Config, DatabricksAuth
-from mlgov.errors import ConfigError
+from mlgov.errors import CollectionError, ConfigError
 
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken, TokenCredential
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
 TOKEN_REFRESH_MARGIN_SECONDS = 300
+DEFAULT_RETRY_BACKOFF_FACTOR = 0.8
+"""azure-core's default `retry_backoff_factor`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,20 +152,96 @@ class CachingCredential:
             close()
 
 
-class Limiter:
-    """Bounds how many requests of one API family are in flight at once."""
+class DeadlineExceeded(CollectionError):
+    """The collection's overall deadline (`collection.timeout_seconds`) passed.
 
-    def __init__(self, family: str, limit: int) -> None:
+    Raised before a request is sent (or while it waits for a slot), so that every collector
+    thread stops at its next request once the deadline has passed; collectors catch it like
+    any other collection error and record a failed scope.
+    """
+
+    CODE = "DeadlineExceeded"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"not read: the collection deadline (collection.timeout_seconds = {seconds:g} s) passed "
+            "before this scope was done",
+            hint="Raise collection.timeout_seconds, or split the tenant over several runs with "
+            "`--shard I/N` (see docs/scale-out.md).",
+            code=self.CODE,
+        )
+        self.seconds = seconds
+
+
+class Deadline:
+    """The overall deadline of one collection, on a monotonic clock.
+
+    Not running until `start()`; `remaining()` is None while not running (no deadline).
+    """
+
+    def __init__(self, seconds: float, clock: Any = None) -> None:
+        self.seconds = float(seconds)
+        self._clock = clock or time.monotonic
+        self._ends: float | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the countdown (only the first call counts)."""
+        with self._lock:
+            if self._ends is None:
+                self._ends = float(self._clock()) + self.seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left (0 when passed), or None when not started."""
+        ends = self._ends
+        if ends is None:
+            return None
+        return max(0.0, ends - float(self._clock()))
+
+    @property
+    def passed(self) -> bool:
+        """True once the deadline is behind us."""
+        left = self.remaining()
+        return left is not None and left <= 0
+
+    def check(self) -> None:
+        """Raise `DeadlineExceeded` when the deadline has passed."""
+        if self.passed:
+            raise DeadlineExceeded(self.seconds)
+
+    def clip(self, seconds: float) -> float:
+        """`seconds`, or less if the deadline comes sooner (at least 1 s, for SDK settings)."""
+        left = self.remaining()
+        return seconds if left is None else max(1.0, min(seconds, left))
+
+
+class Limiter:
+    """Bounds how many requests of one API family are in flight at once.
+
+    Collectors hold a slot for each HTTP request (never for a whole family or scope). Entering
+    raises `DeadlineExceeded` once the collection deadline has passed, also when the deadline
+    passes while waiting for a slot.
+    """
+
+    def __init__(self, family: str, limit: int, deadline: Deadline | None = None) -> None:
         self.family = family
         self.limit = limit
         self._sem = threading.BoundedSemaphore(limit)
         self._lock = threading.Lock()
+        self._deadline = deadline
         self.in_flight = 0
         self.peak = 0
         self.calls = 0
 
     def __enter__(self) -> Limiter:
-        self._sem.acquire()
+        deadline = self._deadline
+        if deadline is None:
+            self._sem.acquire()
+        else:
+            deadline.check()
+            left = deadline.remaining()
+            if not self._sem.acquire(timeout=left):
+                raise DeadlineExceeded(deadline.seconds)
         with self._lock:
             self.in_flight += 1
             self.calls += 1
@@ -186,6 +265,7 @@ class AuditContext:
         databricks_overrides: Mapping[str, Any] | None = None,
         azure_client_kwargs: Mapping[str, Any] | None = None,
         activity_horizon_days: int | None = None,
+        timeout_seconds: float | None = None,
     ) -> None:
         self.config = config
         self.activity_horizon_days = (
@@ -202,11 +282,15 @@ class AuditContext:
         self._lock = threading.Lock()
         self._azure_clients: dict[tuple[str, ...], Any] = {}
         self._clients_lock = threading.RLock()
+        self.deadline = Deadline(
+            timeout_seconds if timeout_seconds is not None else config.collection.timeout_seconds
+        )
+        """The collection's overall deadline (`collection.timeout_seconds`); `collect()` starts it."""
         conc = config.collection.concurrency
         self.limiters = {
-            "arm": Limiter("arm", conc.arm),
-            "databricks": Limiter("databricks", conc.databricks),
-            "mlflow_search": Limiter("mlflow_search", conc.mlflow_search),
+            "arm": Limiter("arm", conc.arm, self.deadline),
+            "databricks": Limiter("databricks", conc.databricks, self.deadline),
+            "mlflow_search": Limiter("mlflow_search", conc.mlflow_search, self.deadline),
         }
 
     def limit(self, family: str) -> Limiter:
@@ -261,10 +345,20 @@ class AuditContext:
         kwargs: dict[str, Any] = {
             "connection_timeout": min(30, coll.request_timeout_seconds),
             "read_timeout": coll.request_timeout_seconds,
-            "timeout": coll.retry_timeout_seconds,
+            # azure-core's retry window per operation; never past the collection deadline.
+            "timeout": self.deadline.clip(coll.retry_timeout_seconds),
         }
         kwargs.update(self.azure_client_kwargs)
         return kwargs
+
+    def retry_jitter_seconds(self) -> float:
+        """Upper bound of the random wait added before each Azure retry (see `LimitPolicy`).
+
+        One unit of azure-core's exponential backoff (`retry_backoff_factor`, 0.8 s unless a
+        client kwarg says otherwise): 0 when retries are made instant, as in tests.
+        """
+        factor = self.azure_client_kwargs.get("retry_backoff_factor", DEFAULT_RETRY_BACKOFF_FACTOR)
+        return max(0.0, float(factor))
 
     def _cached_client(self, key: tuple[str, ...], build: Any) -> Any:
         with self._clients_lock:
@@ -281,7 +375,8 @@ class AuditContext:
         scope = self.cloud.arm_scope
         kwargs["credential_scopes"] = [scope]
         credential, limiter, pacer = self.azure_credential(), self.limit("arm"), self.arm_pacer()
-        kwargs["policies"] = arm_policies(credential, scope, limiter, pacer, **kwargs)
+        jitter = self.retry_jitter_seconds()
+        kwargs["policies"] = arm_policies(credential, scope, limiter, pacer, jitter=jitter, **kwargs)
         return kwargs
 
     def arm_pacer(self) -> Any:
@@ -362,7 +457,9 @@ class AuditContext:
 
         kwargs = self.azure_kwargs()
         kwargs.update(cloud=self.cloud.aml_cloud, enable_telemetry=False, show_progress=False)
-        kwargs["per_retry_policies"] = [LimitPolicy(self.limit("arm"), self.arm_pacer())]
+        kwargs["per_retry_policies"] = [
+            LimitPolicy(self.limit("arm"), self.arm_pacer(), jitter=self.retry_jitter_seconds())
+        ]
         credential: Any = self.azure_credential()
         metadata = self.cloud.aml_cloud_metadata
         if metadata is not None:
@@ -386,7 +483,9 @@ class AuditContext:
         coll = self.config.collection
         kwargs: dict[str, Any] = {
             "host": target.host,
-            "retry_timeout_seconds": coll.retry_timeout_seconds,
+            # The SDK retries 429/503 (Retry-After + up to 1 s of jitter) until this many
+            # seconds have passed; never past the collection deadline.
+            "retry_timeout_seconds": math.ceil(self.deadline.clip(coll.retry_timeout_seconds)),
             "http_timeout_seconds": coll.request_timeout_seconds,
         }
         kwargs.update(self._databricks_auth_kwargs(target.auth, target))

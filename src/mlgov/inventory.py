@@ -218,7 +218,11 @@ class DbxExperiment:
     created_at: datetime | None
     last_update_at: datetime | None
     latest_run_at: datetime | None
-    """Start (or end, if later) of the newest run; None when it has no run."""
+    """Start (or end, if later) of the newest run; None when it has no run (or, when
+    `runs_checked_since` is set, no run since then)."""
+    runs_checked_since: datetime | None = None
+    """When set, runs were looked up only back to this time (in batches, for experiments not
+    updated lately): `latest_run_at` None then means "no run since", not "no run at all"."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

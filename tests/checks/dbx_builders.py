@@ -210,6 +210,7 @@ def experiment(
     latest_run: datetime | None = None,
     lifecycle: str | None = "active",
     host: str = HOST,
+    runs_checked_since: datetime | None = None,
 ) -> DbxExperiment:
     """An MLflow experiment; pass the times that matter."""
     return DbxExperiment(
@@ -220,6 +221,7 @@ def experiment(
         created_at=created,
         last_update_at=updated,
         latest_run_at=latest_run,
+        runs_checked_since=runs_checked_since,
     )
 
 

@@ -227,6 +227,34 @@ def test_experiment_without_runs_reports_its_last_change() -> None:
     assert f.evidence["has_runs"] is False
 
 
+def test_experiment_with_no_run_since_the_horizon_says_so() -> None:
+    """Runs searched back 90 days found none: the message says "no run since" that date, not "no run"."""
+    exp = experiment(created=ago(400), updated=ago(150), runs_checked_since=ago(90))
+    [f] = findings(snapshot(databricks=[workspace(experiments=[exp])]), "EXP-002")
+    assert f.message == (
+        "Experiment '/Users/alice@contoso.com/churn' has had no run or update for more than 90 days "
+        "(no run since 2026-08-22; its last change dates from 2026-06-23)"
+    )
+    assert f.evidence["has_runs"] is None and f.evidence["runs_checked_since"] == "2026-08-22T12:00:00Z"
+    assert f.evidence["last_activity_source"] == "last update" and f.evidence["idle_days"] == 150
+
+
+def test_experiment_with_no_recent_run_updated_89_days_ago_is_not_stale() -> None:
+    """No run since the horizon, but an update 89 days ago: under the 90-day threshold."""
+    exp = experiment(created=ago(400), updated=ago(89), runs_checked_since=ago(90))
+    assert findings(snapshot(databricks=[workspace(experiments=[exp])]), "EXP-002") == []
+
+
+def test_runs_checked_back_less_far_than_the_threshold_give_no_guess() -> None:
+    """Runs searched back only 30 days say nothing of days 30 to 90: no finding under a 90-day threshold,
+    a finding under a 30-day one."""
+    exp = experiment(created=ago(400), updated=ago(200), runs_checked_since=ago(30))
+    snap = snapshot(databricks=[workspace(experiments=[exp])])
+    assert findings(snap, "EXP-002") == []
+    [f] = findings(snap, "EXP-002", parameters={"EXP-002": {"stale_after_days": 30}})
+    assert "no run since 2026-10-21" in f.message
+
+
 def test_stale_after_days_override_changes_the_outcome() -> None:
     """With stale_after_days=60 from the config, 70 quiet days become a finding."""
     snap = snapshot(databricks=[workspace(experiments=[experiment(latest_run=ago(70))])])

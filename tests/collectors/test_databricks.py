@@ -136,16 +136,17 @@ def test_every_family_is_read_and_reported(full: Outcome) -> None:
     assert all(s.ok and s.scope_id == SCOPE and s.scope_kind == "databricks_workspace" for s in full.statuses)
     calls = {s.family: s.calls for s in full.statuses}
     # clusters: 2 pages + pinned filter; jobs: 2 pages + 2 pages of jobs/get; runs: 2 pages + 1 page;
-    # experiments: 2 search pages + 3 run lookups.
-    assert calls == {"clusters": 3, "jobs": 4, "runs": 3, "repos": 2, "experiments": 5, "tokens": 1}
-    done = [e[2:] for e in full.listener.events if e[0] == "family"]
-    assert done == [("clusters", 3, True), ("jobs", 4, True), ("runs", 4, True), ("repos", 2, True),
-                    ("experiments", 4, True), ("tokens", 4, True)]
+    # experiments: 2 search pages + 2 batched run searches (the first page was full).
+    assert calls == {"clusters": 3, "jobs": 4, "runs": 3, "repos": 2, "experiments": 4, "tokens": 1}
+    # Families are read concurrently: their progress events come in completion order.
+    done = sorted(e[2:] for e in full.listener.events if e[0] == "family")
+    assert done == sorted([("clusters", 3, True), ("jobs", 4, True), ("runs", 4, True), ("repos", 2, True),
+                           ("experiments", 4, True), ("tokens", 4, True)])
 
 
 def test_requests_go_through_the_context_limiters(full: Outcome) -> None:
     """Every request is counted by the limiter of its API family; MLflow searches have their own."""
-    assert full.ctx.limit("mlflow_search").calls == 5
+    assert full.ctx.limit("mlflow_search").calls == 4
     assert full.ctx.limit("databricks").calls == 3 + 4 + 3 + 2 + 1
     assert full.ctx.limit("databricks").in_flight == 0
 
@@ -267,17 +268,33 @@ def test_repos_from_every_page_without_credentials(full: Outcome) -> None:
 
 
 def test_experiments_look_up_runs_only_when_not_recently_updated(full: Outcome) -> None:
-    """An experiment updated within the horizon gets no run lookup; older ones get their newest run."""
+    """An experiment updated within the horizon gets no run lookup; older ones get their newest run
+    since the horizon, or say that runs were checked back to it and none was found."""
     exps = by_id(full.workspace.experiments, "experiment_id")
     assert set(exps) == {"100", "101", "102", "103"}
     active = exps["100"]
-    assert active.latest_run_at is None and near(active.last_update_at, -3)
+    assert active.latest_run_at is None and active.runs_checked_since is None and near(active.last_update_at, -3)
     assert active.last_update_at is not None and active.last_update_at.tzinfo == UTC
-    assert near(exps["101"].latest_run_at, -199)  # the end of the newest run, later than its start
-    assert near(exps["102"].latest_run_at, -10)
-    assert exps["103"].latest_run_at is None and exps["103"].last_update_at is None
+    assert near(exps["102"].latest_run_at, -10)  # the end of the newest run, later than its start
+    for stale in ("101", "103"):  # no run since the horizon: the exact latest run is unknown
+        assert exps[stale].latest_run_at is None and near(exps[stale].runs_checked_since, -90)
+    assert near(exps["102"].runs_checked_since, -90)
+    assert exps["103"].last_update_at is None
     assert exps["101"].name == "/Users/a@contoso.com/stale" and exps["101"].lifecycle_stage == "active"
     assert near(exps["101"].created_at, -400)
+
+
+def test_run_lookups_are_batched_and_a_full_page_is_asked_again_for_the_others_only(full: Outcome) -> None:
+    """One runs/search covers the three candidates; its full first page is followed by a search for
+    the two experiments it did not show, never by a run search per experiment."""
+    searches = [json.loads(r.body) for r in full.cassette.requests if r.path.endswith("/mlflow/runs/search")]
+    assert [s["experiment_ids"] for s in searches] == [["101", "102", "103"], ["101", "103"]]
+    horizon_ms = int((datetime.now(UTC) - timedelta(days=90)).timestamp() * 1000)
+    for search in searches:
+        assert search["order_by"] == ["attributes.start_time DESC"] and search["max_results"] == 1000
+        op, value = search["filter"].removeprefix("attributes.start_time ").split(" ")
+        assert op == ">=" and abs(int(value) - horizon_ms) < 3_600_000
+        assert "page_token" not in search
 
 
 def test_tokens_expiry_and_never_expiring(full: Outcome) -> None:
@@ -418,6 +435,7 @@ def test_missing_optional_fields_and_unknown_enum_values() -> None:
     assert [r.repo_id for r in out.workspace.repos] == [5]
     (exp,) = out.workspace.experiments
     assert (exp.name, exp.last_update_at, exp.latest_run_at) == ("9", None, None)
+    assert exp.runs_checked_since is not None  # a run without experiment id or times is ignored
     (tok,) = out.workspace.tokens
     assert (tok.token_id, tok.expires_at, tok.created_by) == ("t", None, None)
     assert out.workspace.secrets == ()

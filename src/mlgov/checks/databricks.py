@@ -164,13 +164,23 @@ def _token_evidence(s: SecretSighting) -> dict[str, object]:
 
 @check("EXP-002", scopes={"databricks": ("experiments",)})
 def stale_experiments(ctx: CheckContext) -> Iterator[Hit]:
-    """Active experiments with no run and no update for `stale_after_days`."""
+    """Active experiments with no run and no update for `stale_after_days`.
+
+    The collector searches runs only back to a horizon (`runs_checked_since`) for experiments
+    not updated since: for those without a run since then the newest run is unknown, and the
+    message says "no run since <horizon>". When the horizon is later than this policy's cutoff
+    (a snapshot evaluated with a longer `stale_after_days` than it was collected for), a run
+    between the two may have gone unseen, so no finding is made rather than a guess.
+    """
     days = int(ctx.params["stale_after_days"])
     cutoff = ctx.now - timedelta(days=days)
     for ws in ctx.snapshot.databricks:
         for exp in ws.experiments:
             if exp.lifecycle_stage is not None and exp.lifecycle_stage.lower() != "active":
                 continue
+            checked_since = exp.runs_checked_since if exp.latest_run_at is None else None
+            if checked_since is not None and checked_since > cutoff:
+                continue  # runs between the cutoff and the horizon were not looked at
             candidates = [
                 (when, what)
                 for when, what in (
@@ -186,7 +196,24 @@ def stale_experiments(ctx: CheckContext) -> Iterator[Hit]:
             if last >= cutoff:
                 continue
             idle = (ctx.now - last).days
-            runs = "its latest run" if exp.latest_run_at else "it has no run; its last change"
+            if exp.latest_run_at is not None:
+                runs = "its latest run"
+            elif checked_since is not None:
+                runs = f"no run since {_day(checked_since)}; its last change"
+            else:
+                runs = "it has no run; its last change"
+            evidence = {
+                "experiment_id": exp.experiment_id,
+                "last_activity": format_time(last),
+                "last_activity_source": what,
+                "idle_days": idle,
+                "stale_after_days": days,
+                # None: runs were only searched back to `runs_checked_since`, none was found.
+                "has_runs": True if exp.latest_run_at is not None else (None if checked_since else False),
+                "created_at": format_time(exp.created_at) if exp.created_at else None,
+            }
+            if checked_since is not None:
+                evidence["runs_checked_since"] = format_time(checked_since)
             yield Hit(
                 resource_id=exp.resource_id,
                 resource_kind="databricks.experiment",
@@ -196,15 +223,7 @@ def stale_experiments(ctx: CheckContext) -> Iterator[Hit]:
                     f"Experiment '{exp.name}' has had no run or update for more than {days} days "
                     f"({runs} dates from {_day(last)})"
                 ),
-                evidence={
-                    "experiment_id": exp.experiment_id,
-                    "last_activity": format_time(last),
-                    "last_activity_source": what,
-                    "idle_days": idle,
-                    "stale_after_days": days,
-                    "has_runs": exp.latest_run_at is not None,
-                    "created_at": format_time(exp.created_at) if exp.created_at else None,
-                },
+                evidence=evidence,
             )
 
 

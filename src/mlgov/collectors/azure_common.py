@@ -15,6 +15,7 @@ is about to be built.
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -85,24 +86,44 @@ def _subscription_key(url: str) -> str:
 
 
 class LimitPolicy(core_policies.SansIOHTTPPolicy):  # type: ignore[type-arg]
-    """Paces each attempt of a request, then holds a slot of an API-family limiter while it is
-    in flight.
+    """Per attempt of a request: jitter before a retry, pacing, then a slot of an API-family
+    limiter while the attempt is in flight.
 
-    A sans-I/O policy on purpose: azure-ai-ml hands the same `per_retry_policies` objects to
-    each of its dozen service clients, and a sans-I/O policy is wrapped per pipeline, where an
-    `HTTPPolicy` instance (chained through its `next` attribute) would be shared, and
-    corrupted, across them.
+    azure-core's `RetryPolicy` honours `Retry-After` (and `retry-after-ms`) and otherwise backs
+    off exponentially, but without jitter: clients throttled together retry together. This
+    policy runs after it, once per attempt, and sleeps a random `U(0, jitter)` seconds before
+    every attempt but the first (never shortening a `Retry-After`). It is done here rather
+    than in a `RetryPolicy` subclass because azure-ai-ml builds a dozen pipelines from one set
+    of client kwargs, and a `RetryPolicy` instance (an `HTTPPolicy` chained through its `next`
+    attribute) cannot be shared among them; `per_retry_policies` can.
+
+    A sans-I/O policy on purpose: a sans-I/O policy is wrapped per pipeline, where an
+    `HTTPPolicy` instance would be shared, and corrupted, across azure-ai-ml's clients.
+
+    Entering the limiter raises `mlgov.context.DeadlineExceeded` once the collection deadline
+    has passed, so a retry loop never outlives the audit.
     """
 
     _HELD = "mlgov_limiter_held"
+    _ATTEMPTS = "mlgov_attempts"
 
-    def __init__(self, limiter: Limiter, pacer: ArmPacer | None = None) -> None:
+    def __init__(self, limiter: Limiter, pacer: ArmPacer | None = None, *, jitter: float = 0.0) -> None:
         super().__init__()
         self._limiter = limiter
         self._pacer = pacer
+        self._jitter = jitter
 
     def on_request(self, request: PipelineRequest) -> None:  # type: ignore[type-arg]
-        """Wait for the subscription's pace, then take a slot before the attempt goes out."""
+        """Jitter a retry, wait for the subscription's pace, then take a slot."""
+        attempts = int(request.context.get(self._ATTEMPTS) or 0)
+        request.context[self._ATTEMPTS] = attempts + 1
+        if attempts and self._jitter > 0:
+            delay = random.uniform(0, self._jitter)  # noqa: S311 - jitter, not cryptography
+            transport = getattr(request.context, "transport", None)
+            if transport is not None:
+                transport.sleep(delay)
+            else:  # pragma: no cover - azure-core always sets the transport
+                time.sleep(delay)
         if self._pacer is not None:
             self._pacer.wait(str(request.http_request.url))
         self._limiter.__enter__()
@@ -123,12 +144,19 @@ class LimitPolicy(core_policies.SansIOHTTPPolicy):  # type: ignore[type-arg]
 
 
 def arm_policies(
-    credential: Any, scope: str, limiter: Limiter, pacer: ArmPacer | None = None, **kwargs: Any
+    credential: Any,
+    scope: str,
+    limiter: Limiter,
+    pacer: ArmPacer | None = None,
+    *,
+    jitter: float = 0.0,
+    **kwargs: Any,
 ) -> list[Any]:
     """The pipeline of a generated azure-mgmt client, without provider auto-registration.
 
     Same order as the generated clients (request id, headers, user agent, proxy, decode,
     redirect, retry, auth, hooks, logging); `kwargs` are the client kwargs (retry settings...).
+    `jitter` is the most `LimitPolicy` waits at random before a retried attempt.
     """
     return [
         core_policies.RequestIdPolicy(**kwargs),
@@ -139,7 +167,7 @@ def arm_policies(
         core_policies.RedirectPolicy(**kwargs),
         core_policies.RetryPolicy(**kwargs),
         ARMChallengeAuthenticationPolicy(credential, scope, **kwargs),
-        LimitPolicy(limiter, pacer),
+        LimitPolicy(limiter, pacer, jitter=jitter),
         core_policies.CustomHookPolicy(**kwargs),
         core_policies.NetworkTraceLoggingPolicy(**kwargs),
         core_policies.DistributedTracingPolicy(**kwargs),
@@ -322,6 +350,7 @@ def hint_for(scope_kind: str, status: int | None, family: str) -> str | None:
 def failed_scope(exc: BaseException, *, scope_id: str, scope_kind: str, family: str, calls: int = 0) -> ScopeStatus:
     """A failed `ScopeStatus` describing `exc` (status, code, message, hint)."""
     status, code, message = error_facts(exc)
+    own_hint = exc.hint if isinstance(exc, CollectionError) else None
     return ScopeStatus(
         scope_id=scope_id,
         scope_kind=scope_kind,
@@ -330,7 +359,7 @@ def failed_scope(exc: BaseException, *, scope_id: str, scope_kind: str, family: 
         error=message,
         status=status,
         code=code,
-        hint=hint_for(scope_kind, status, family),
+        hint=own_hint or hint_for(scope_kind, status, family),
         calls=calls,
     )
 

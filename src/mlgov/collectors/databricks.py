@@ -23,9 +23,12 @@ pause status as not paused, the cautious readings for the policies.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -54,8 +57,17 @@ if TYPE_CHECKING:
 
 SCOPE_KIND = "databricks_workspace"
 FAMILIES = ("clusters", "jobs", "runs", "repos", "experiments", "tokens")
-SEARCH_PAGE_SIZE = 1000
-"""`max_results` for experiment search (the API allows up to 3000)."""
+SEARCH_PAGE_SIZE = 3000
+"""`max_results` for experiment search: the most the API allows."""
+JOBS_PAGE_SIZE = 100
+"""`limit` for jobs/list: the most Jobs 2.2 allows (the default is 20)."""
+RUNS_PAGE_SIZE = 25
+"""`limit` for jobs/runs/list: the most Jobs 2.2 allows (the default is 20)."""
+RUN_SEARCH_BATCH = 100
+"""Experiment ids per `runs/search`: Azure Databricks refuses more ("Too many experiment_ids
+specified in SearchRuns request", mlflow/mlflow#13590); databricks-sdk documents no limit."""
+RUN_SEARCH_PAGE_SIZE = 1000
+"""`max_results` for `runs/search` (MLflow's default page; servers accept up to 50,000)."""
 _MESSAGE_LIMIT = 400
 
 # Kinds of task, from the field of `Task` that says what it runs.
@@ -146,7 +158,11 @@ class _Meter:
     databricks-sdk list methods fetch their pages lazily inside the iterator, so the only
     place that sees each request is the client's `ApiClient.do`: the meter wraps that one
     bound method of this client instance (no SDK module is patched). A call that the SDK
-    retries after a 429 counts once; its retries happen inside the wrapped call.
+    retries after a 429 counts once; its retries happen inside the wrapped call, which keeps
+    its limiter slot while it waits (a throttled workspace gets no new requests meanwhile).
+
+    Families are read on several threads: the family a request counts for is the calling
+    thread's (`family()` sets it).
     """
 
     def __init__(self, ctx: AuditContext, client: Any) -> None:
@@ -160,16 +176,36 @@ class _Meter:
             "databricks": _Pacer(rates.databricks_per_second, clock),
             "mlflow_search": _Pacer(rates.mlflow_search_per_second, clock),
         }
-        self.family = "*"
+        self._local = threading.local()
+        self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
+
+    @property
+    def family(self) -> str:
+        """The family the calling thread's requests count for (`*` outside any family)."""
+        return str(getattr(self._local, "family", "*"))
+
+    @family.setter
+    def family(self, name: str) -> None:
+        self._local.family = name
 
     def _do_metered(self, method: str, path: str | None = None, *args: Any, **kwargs: Any) -> Any:
         where = path or str(kwargs.get("url") or "")
         limiter = "mlflow_search" if "/mlflow/" in where and where.endswith("/search") else "databricks"
+        self._ctx.deadline.check()
         self._pacers[limiter].wait()
         with self._ctx.limit(limiter):
-            self.calls[self.family] += 1
+            with self._lock:
+                self.calls[self.family] += 1
             return self._do(method, path, *args, **kwargs)
+
+
+class _Sink:
+    """What one family found besides its records: credentials and AML URIs in configuration."""
+
+    def __init__(self) -> None:
+        self.secrets: list[SecretSighting] = []
+        self.uris: list[UriSighting] = []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,7 +213,13 @@ class _Meter:
 
 
 class _WorkspaceReader:
-    """Reads the families of one workspace, in order, on the calling thread."""
+    """Reads the families of one workspace, concurrently.
+
+    `clusters`, `jobs` (then `runs`), `repos`, `experiments` and `tokens` each run on a thread
+    of their own; runs are listed for several jobs at once. Requests in flight are bounded by
+    the context's family limiters and paced per workspace, so threads only overlap latency.
+    Records, sightings and statuses come out in the same order whatever the timing.
+    """
 
     def __init__(self, ctx: AuditContext, target: DatabricksTarget, client: Any, listener: ProgressListener) -> None:
         self.ctx = ctx
@@ -186,25 +228,54 @@ class _WorkspaceReader:
         self.listener = listener
         self.meter = _Meter(ctx, client)
         self.scope_id = target.resource_id
-        self.secrets: list[SecretSighting] = []
-        self.uris: list[UriSighting] = []
-        self.statuses: list[ScopeStatus] = []
+        self._local = threading.local()
 
     def oid(self, kind: str, ident: object) -> str:
         """`databricks://<host>/<kind>/<id>`."""
         return f"{self.scope_id}/{kind}/{ident}"
 
     def read(self, base: DatabricksWorkspace) -> tuple[DatabricksWorkspace, list[ScopeStatus]]:
-        clusters = self.family("clusters", self.read_clusters)
-        jobs = self.family("jobs", self.read_jobs)
-        if jobs is None:
-            self.skip("runs", "not read because the jobs family failed", hint="Fix the jobs error first.")
-            runs: list[DbxJobRun] | None = None
-        else:
-            runs = self.family("runs", lambda: self.read_runs(jobs))
-        repos = self.family("repos", self.read_repos)
-        experiments = self.family("experiments", self.read_experiments)
-        tokens = self.family("tokens", self.read_tokens)
+        results: dict[str, tuple[list[Any] | None, ScopeStatus, _Sink]] = {}
+
+        def jobs_then_runs() -> None:
+            results["jobs"] = self.family("jobs", self.read_jobs)
+            jobs = results["jobs"][0]
+            if jobs is None:
+                results["runs"] = self.skip(
+                    "runs", "not read because the jobs family failed", hint="Fix the jobs error first."
+                )
+            else:
+                results["runs"] = self.family("runs", lambda: self.read_runs(jobs))
+
+        def one(name: str, fn: Callable[[], list[Any]]) -> Callable[[], None]:
+            def go() -> None:
+                results[name] = self.family(name, fn)
+
+            return go
+
+        work = [
+            jobs_then_runs,  # the longest chain first
+            one("experiments", self.read_experiments),
+            one("clusters", self.read_clusters),
+            one("repos", self.read_repos),
+            one("tokens", self.read_tokens),
+        ]
+        with ThreadPoolExecutor(max_workers=len(work), thread_name_prefix="mlgov-dbx-family") as pool:
+            for future in [pool.submit(fn) for fn in work]:
+                future.result()
+
+        statuses = [results[name][1] for name in FAMILIES]
+        secrets: list[SecretSighting] = []
+        uris: list[UriSighting] = []
+        for name in FAMILIES:
+            items, _status, sink = results[name]
+            if items is not None:  # sightings of a family that failed halfway go with its records
+                secrets.extend(sink.secrets)
+                uris.extend(sink.uris)
+
+        def records(name: str) -> tuple[Any, ...]:
+            return tuple(results[name][0] or ())
+
         record = DatabricksWorkspace(
             resource_id=base.resource_id,
             host=base.host,
@@ -212,72 +283,93 @@ class _WorkspaceReader:
             arm_id=base.arm_id,
             location=base.location,
             pricing_tier=base.pricing_tier,
-            clusters=tuple(clusters or ()),
-            jobs=tuple(jobs or ()),
-            runs=tuple(runs or ()),
+            clusters=records("clusters"),
+            jobs=records("jobs"),
+            runs=records("runs"),
             runs_window_days=base.runs_window_days,
-            repos=tuple(repos or ()),
-            experiments=tuple(experiments or ()),
-            tokens=tuple(tokens or ()),
-            secrets=tuple(self.secrets),
-            mlflow_uris=tuple(self.uris),
+            repos=records("repos"),
+            experiments=records("experiments"),
+            tokens=records("tokens"),
+            secrets=tuple(secrets),
+            mlflow_uris=tuple(uris),
         )
-        return record, self.statuses
+        return record, statuses
 
-    def family(self, name: str, fn: Callable[[], list[Any]]) -> list[Any] | None:
-        """Run one family reader; record its status; None when it failed."""
+    def family(self, name: str, fn: Callable[[], list[Any]]) -> tuple[list[Any] | None, ScopeStatus, _Sink]:
+        """Run one family reader on this thread; its records (None when it failed), status and sightings."""
         from databricks.sdk.errors.base import DatabricksError
         from requests import RequestException
 
+        from mlgov.context import DeadlineExceeded
+
+        sink = _Sink()
         self.meter.family = name
-        secrets_before, uris_before = len(self.secrets), len(self.uris)
+        self._local.sink = sink
         try:
             items = fn()
-        except (DatabricksError, TimeoutError, RequestException, ValueError, KeyError, TypeError) as exc:
+        except (
+            DatabricksError,
+            TimeoutError,
+            RequestException,
+            DeadlineExceeded,
+            ValueError,
+            KeyError,
+            TypeError,
+        ) as exc:
             # ValueError/KeyError/TypeError: a malformed response the SDK could not parse.
-            # Sightings of a family that failed halfway are dropped with its records.
-            del self.secrets[secrets_before:], self.uris[uris_before:]
-            self.statuses.append(failure_status(self.scope_id, name, exc, calls=self.meter.calls[name]))
+            status = failure_status(self.scope_id, name, exc, calls=self.meter.calls[name])
             self.listener.family_done(self.scope_id, name, 0, False)
-            return None
+            return None, status, sink
         finally:
             self.meter.family = "*"
-        self.statuses.append(
-            ScopeStatus(
-                scope_id=self.scope_id,
-                scope_kind=SCOPE_KIND,
-                family=name,
-                ok=True,
-                calls=self.meter.calls[name],
-            )
+            self._local.sink = None
+        status = ScopeStatus(
+            scope_id=self.scope_id,
+            scope_kind=SCOPE_KIND,
+            family=name,
+            ok=True,
+            calls=self.meter.calls[name],
         )
         self.listener.family_done(self.scope_id, name, len(items), True)
-        return items
+        return items, status, sink
 
-    def skip(self, name: str, why: str, *, hint: str) -> None:
-        self.statuses.append(
-            ScopeStatus(
-                scope_id=self.scope_id,
-                scope_kind=SCOPE_KIND,
-                family=name,
-                ok=False,
-                error=why,
-                code="SKIPPED",
-                hint=hint,
-            )
+    def in_family(self, name: str, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """`fn` wrapped to run on a worker thread as part of family `name` (for metering)."""
+        sink = getattr(self._local, "sink", None)
+
+        def go() -> Any:
+            self.meter.family = name
+            self._local.sink = sink
+            try:
+                return fn()
+            finally:
+                self.meter.family = "*"
+                self._local.sink = None
+
+        return go
+
+    def skip(self, name: str, why: str, *, hint: str) -> tuple[None, ScopeStatus, _Sink]:
+        status = ScopeStatus(
+            scope_id=self.scope_id,
+            scope_kind=SCOPE_KIND,
+            family=name,
+            ok=False,
+            error=why,
+            code="SKIPPED",
+            hint=hint,
         )
         self.listener.family_done(self.scope_id, name, 0, False)
+        return None, status, _Sink()
 
     # --- clusters ----------------------------------------------------------------------------
 
     def read_clusters(self) -> list[DbxCluster]:
-        """`GET /api/2.1/clusters/list`, every page, then the pinned ones (the list omits the flag)."""
+        """`GET /api/2.1/clusters/list`, every page, each cluster turned into a record as its page
+        arrives; then the pinned ones (the list omits the flag)."""
         from databricks.sdk.service.compute import ListClustersFilterBy
 
-        details = list(self.w.clusters.list())
-        pinned = self.pinned_cluster_ids(ListClustersFilterBy(is_pinned=True))
         out = []
-        for c in details:
+        for c in self.w.clusters.list():
             cid = c.cluster_id or ""
             if not cid:
                 continue
@@ -295,10 +387,11 @@ class _WorkspaceReader:
                     autotermination_minutes=c.autotermination_minutes,
                     size=cluster_size(c),
                     creator=c.creator_user_name,
-                    is_pinned=cid in pinned,
+                    is_pinned=False,
                 )
             )
-        return out
+        pinned = self.pinned_cluster_ids(ListClustersFilterBy(is_pinned=True))
+        return [replace(c, is_pinned=True) if c.cluster_id in pinned else c for c in out]
 
     def pinned_cluster_ids(self, pinned_filter: Any) -> set[str]:
         """Ids of pinned clusters; empty when the workspace does not support the filter (400/404)."""
@@ -312,13 +405,14 @@ class _WorkspaceReader:
     # --- jobs --------------------------------------------------------------------------------
 
     def read_jobs(self) -> list[DbxJob]:
-        """`GET /api/2.2/jobs/list?expand_tasks=true`, every page.
+        """`GET /api/2.2/jobs/list?expand_tasks=true&limit=100`, every page.
 
         Jobs 2.2 lists at most 100 tasks and job clusters per job and flags the rest with
         `has_more`; the SDK's `JobsExt.list` then reads the whole job through `jobs/get`
         (every page of it), so the records hold every task and job cluster.
         """
-        return [self.job_record(j) for j in self.w.jobs.list(expand_tasks=True) if j.job_id is not None]
+        jobs = self.w.jobs.list(expand_tasks=True, limit=JOBS_PAGE_SIZE)
+        return [self.job_record(j) for j in jobs if j.job_id is not None]
 
     def job_record(self, job: Any) -> DbxJob:
         s = job.settings
@@ -404,20 +498,45 @@ class _WorkspaceReader:
 
         Runs are only needed to price CMP-001 (tasks on all-purpose clusters), so only jobs
         with at least one task whose compute is `existing_cluster` are read: a job that runs
-        entirely on job clusters or serverless costs no run request at all.
+        entirely on job clusters or serverless costs no run request at all. Such jobs are
+        listed several at a time (`GET /api/2.2/jobs/runs/list?job_id=...&limit=25`, every
+        page), within the `databricks` limiter.
         """
         window = self.ctx.config.collection.runs_window_days
         since = datetime.now(UTC) - timedelta(days=window)
         since_ms = int(since.timestamp() * 1000)
-        out: list[DbxJobRun] = []
-        for job in jobs:
-            if not any(t.compute == "existing_cluster" for t in job.tasks):
-                continue
+        wanted = [job for job in jobs if any(t.compute == "existing_cluster" for t in job.tasks)]
+
+        def runs_of(job: DbxJob) -> list[DbxJobRun]:
             runs = self.w.jobs.list_runs(
-                job_id=job.job_id, completed_only=True, expand_tasks=True, start_time_from=since_ms
+                job_id=job.job_id,
+                completed_only=True,
+                expand_tasks=True,
+                start_time_from=since_ms,
+                limit=RUNS_PAGE_SIZE,
             )
-            out.extend(run_record(r, job.job_id) for r in runs if r.run_id is not None)
+            return [run_record(r, job.job_id) for r in runs if r.run_id is not None]
+
+        out: list[DbxJobRun] = []
+        for chunk in self.map_in_family("runs", runs_of, wanted, self.ctx.config.collection.concurrency.databricks):
+            out.extend(chunk)
         return out
+
+    def map_in_family(self, family: str, fn: Callable[[Any], Any], items: list[Any], workers: int) -> list[Any]:
+        """`[fn(i) for i in items]`, on up to `workers` threads, results in order.
+
+        The first error ends the map (and the family); items not yet started are not read.
+        """
+        if len(items) <= 1 or workers <= 1:
+            return [fn(i) for i in items]
+        with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="mlgov-dbx") as pool:
+            futures = [pool.submit(self.in_family(family, functools.partial(fn, i))) for i in items]
+            try:
+                return [f.result() for f in futures]
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
 
     # --- repos -------------------------------------------------------------------------------
 
@@ -448,25 +567,28 @@ class _WorkspaceReader:
     # --- experiments -------------------------------------------------------------------------
 
     def read_experiments(self) -> list[DbxExperiment]:
-        """Active experiments, every page; the newest run only of those not updated lately.
+        """Active experiments, every page; then which of those not updated lately had a run since.
 
-        An experiment whose `last_update_time` is within `ctx.activity_horizon_days` is active
-        whatever its runs say, so its run lookup (a rate-limited MLflow search) is skipped and
-        its `latest_run_at` stays None.
+        An experiment whose `last_update_time` is within `ctx.activity_horizon_days` (the
+        horizon) is active whatever its runs say: it costs no run lookup and its
+        `latest_run_at` stays None. For the others, runs started since the horizon are
+        searched in batches of `RUN_SEARCH_BATCH` experiments (`recent_runs`), never one
+        search per experiment: each gets the newest such run, or, when none was found,
+        `runs_checked_since` = the horizon ("no run since", the exact latest run unknown).
         """
         from databricks.sdk.service.ml import ViewType
 
-        horizon = datetime.now(UTC) - timedelta(days=self.ctx.activity_horizon_days)
-        out = []
+        horizon = (datetime.now(UTC) - timedelta(days=self.ctx.activity_horizon_days)).replace(microsecond=0)
+        records: list[DbxExperiment] = []
+        candidates: list[str] = []
         found = self.w.experiments.search_experiments(view_type=ViewType.ACTIVE_ONLY, max_results=SEARCH_PAGE_SIZE)
-        for e in list(found):
+        for e in found:  # each page is turned into records as it arrives
             if not e.experiment_id:
                 continue
             updated = ms_to_datetime(e.last_update_time)
-            latest = None
             if updated is None or updated < horizon:
-                latest = self.latest_run(e.experiment_id)
-            out.append(
+                candidates.append(e.experiment_id)
+            records.append(
                 DbxExperiment(
                     resource_id=self.oid("experiments", e.experiment_id),
                     experiment_id=e.experiment_id,
@@ -474,20 +596,66 @@ class _WorkspaceReader:
                     lifecycle_stage=e.lifecycle_stage,
                     created_at=ms_to_datetime(e.creation_time),
                     last_update_at=updated,
-                    latest_run_at=latest,
+                    latest_run_at=None,
                 )
             )
-        return out
+        if not candidates:
+            return records
+        latest = self.recent_runs(candidates, int(horizon.timestamp() * 1000))
+        checked = set(candidates)
+        return [
+            replace(r, latest_run_at=latest.get(r.experiment_id), runs_checked_since=horizon)
+            if r.experiment_id in checked
+            else r
+            for r in records
+        ]
 
-    def latest_run(self, experiment_id: str) -> datetime | None:
-        runs = self.w.experiments.search_runs(
-            experiment_ids=[experiment_id], max_results=1, order_by=["attributes.start_time DESC"]
-        )
-        newest = next(iter(runs), None)  # one page only: the iterator is not drained
-        if newest is None or newest.info is None:
-            return None
-        times = [t for t in (ms_to_datetime(newest.info.start_time), ms_to_datetime(newest.info.end_time)) if t]
-        return max(times) if times else None
+    def recent_runs(self, experiment_ids: list[str], since_ms: int) -> dict[str, datetime]:
+        """The newest run (its start, or end if later) since `since_ms` of each experiment that has one.
+
+        `POST /api/2.0/mlflow/runs/search` with up to `RUN_SEARCH_BATCH` experiment ids,
+        `filter: attributes.start_time >= since`, newest first, `RUN_SEARCH_PAGE_SIZE` runs a
+        page. Only one page per query is read: when a page is full, the experiments it showed
+        are known to be active and the query is asked again for the others only, so an
+        experiment with thousands of recent runs costs one extra search, not a page per
+        thousand runs. Batches run at most `concurrency.mlflow_search` at a time. The raw
+        JSON is read (three fields per run); no SDK object is kept.
+        """
+        batches = [experiment_ids[i : i + RUN_SEARCH_BATCH] for i in range(0, len(experiment_ids), RUN_SEARCH_BATCH)]
+        flt = f"attributes.start_time >= {since_ms}"
+
+        def one_batch(batch: list[str]) -> dict[str, int]:
+            newest: dict[str, int] = {}
+            pending = list(batch)
+            while pending:
+                body = {
+                    "experiment_ids": pending,
+                    "filter": flt,
+                    "max_results": RUN_SEARCH_PAGE_SIZE,
+                    "order_by": ["attributes.start_time DESC"],
+                }
+                headers = {"Accept": "application/json", "Content-Type": "application/json"}
+                page = self.w.api_client.do("POST", "/api/2.0/mlflow/runs/search", body=body, headers=headers)
+                for run in (page or {}).get("runs") or []:
+                    info = run.get("info") if isinstance(run, dict) else None
+                    if not isinstance(info, dict) or not info.get("experiment_id"):
+                        continue
+                    eid = str(info["experiment_id"])
+                    when = max(int(info.get("start_time") or 0), int(info.get("end_time") or 0))
+                    newest[eid] = max(newest.get(eid, 0), when)
+                if not (page or {}).get("next_page_token"):
+                    break
+                pending = [e for e in pending if e not in newest]
+            return newest
+
+        limit = self.ctx.config.collection.concurrency.mlflow_search
+        out: dict[str, datetime] = {}
+        for newest in self.map_in_family("experiments", one_batch, batches, limit):
+            for eid, when in newest.items():
+                moment = ms_to_datetime(when)
+                if moment is not None:
+                    out[eid] = moment
+        return out
 
     # --- tokens ------------------------------------------------------------------------------
 
@@ -521,9 +689,10 @@ class _WorkspaceReader:
         """Record a SecretSighting and/or a UriSighting for one value; never keeps the value."""
         if not isinstance(value, str):
             return
+        sink: _Sink = self._local.sink
         facts = classify(key, value)
         if facts is not None:
-            self.secrets.append(
+            sink.secrets.append(
                 SecretSighting(
                     resource_id=rid,
                     resource_name=name,
@@ -535,7 +704,7 @@ class _WorkspaceReader:
             )
         parsed = parse_azureml_uri(value)
         if parsed is not None:
-            self.uris.append(
+            sink.uris.append(
                 UriSighting(
                     resource_id=rid,
                     resource_name=name,
@@ -728,6 +897,20 @@ def failure_status(scope_id: str, family: str, exc: BaseException, *, calls: int
     from databricks.sdk.errors.base import DatabricksError
     from requests import RequestException
 
+    from mlgov.errors import CollectionError
+
+    if isinstance(exc, CollectionError):  # the collection deadline passed
+        return ScopeStatus(
+            scope_id=scope_id,
+            scope_kind=SCOPE_KIND,
+            family=family,
+            ok=False,
+            error=_short(exc.message),
+            status=exc.status,
+            code=exc.code,
+            hint=exc.hint,
+            calls=calls,
+        )
     cause = exc
     prefix = ""
     if isinstance(exc, TimeoutError):
