@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from mlgov import snapshot as snapshot_io
 from mlgov.catalogue import Catalogue, load_catalogue
 from mlgov.config import Config
-from mlgov.context import AuditContext
+from mlgov.context import AuditContext, DeadlineExceeded
 from mlgov.engine import Evaluation, PolicySettings, evaluate, validate_settings
 from mlgov.inventory import (
     AmlWorkspace,
@@ -118,21 +119,28 @@ def collect(
     progress: ProgressListener | None = None,
     discover: Callable[[AuditContext], Discovery] | None = None,
 ) -> Snapshot:
-    """Discover targets, read every one of them, and assemble the snapshot."""
+    """Discover targets, read every one of them, and assemble the snapshot.
+
+    Concurrency: up to `collection.concurrency.scopes` workspaces are read at once (each one
+    reads its API families concurrently too), while role assignments of every target are read
+    beside them; container registries follow the AML workspaces that name them. Requests in
+    flight are bounded per API family by the context's limiters, whatever the thread count.
+
+    Deadline: `collection.timeout_seconds` counts from here. A scope (or the registries, or
+    the role assignments) not done by then becomes a failed status (AUD-001) saying so, and
+    collection returns: threads still running stop at their next request.
+    """
     listener = progress or NullProgress()
     taken_at = datetime.now(UTC).replace(microsecond=0)
+    ctx.deadline.start()
     discovery = Discovery()
     if ctx.config.azure is not None:
-        discovery = (discover or _arm_discover)(ctx)
+        discovery = discover(ctx) if discover is not None else _arm_discover(ctx, listener)
     targets = _dedupe([*configured_targets(ctx.config), *discovery.targets])
     targets = select_targets(targets, options.targets)
     if options.shard:
         index, count = options.shard
         targets = [t for t in targets if in_shard(t.key, index, count)]
-
-    databricks: list[DatabricksWorkspace] = []
-    aml: list[AmlWorkspace] = []
-    scopes: list[ScopeStatus] = list(discovery.scopes)
 
     def run(target: Target) -> tuple[DatabricksWorkspace | AmlWorkspace, list[ScopeStatus]]:
         listener.scope_started(target.resource_id, target.name)
@@ -149,30 +157,49 @@ def collect(
         listener.scope_finished(target.resource_id, all(s.ok for s in result[1]))
         return result
 
+    # Role assignments need only the targets' ARM ids: read them beside the workspaces.
+    arm_ids = [t.resource_id for t in targets if isinstance(t, AmlTarget)]
+    arm_ids += [t.arm_id for t in targets if isinstance(t, DatabricksTarget) and t.arm_id]
     workers = max(1, min(ctx.config.collection.concurrency.scopes, len(targets)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlgov-scope") as pool:
-        for record, statuses in pool.map(run, targets):
+    scope_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlgov-scope")
+    side_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mlgov-arm")
+    try:
+        rbac = side_pool.submit(_role_assignments, ctx, arm_ids, listener) if arm_ids and ctx.config.azure else None
+        futures = [scope_pool.submit(run, target) for target in targets]
+        _wait(futures, ctx)
+        databricks: list[DatabricksWorkspace] = []
+        aml: list[AmlWorkspace] = []
+        scopes: list[ScopeStatus] = list(discovery.scopes)
+        for target, future in zip(targets, futures, strict=True):
+            if future.done():
+                record, statuses = future.result()  # a bug in a collector still ends the run
+            else:
+                future.cancel()
+                listener.scope_finished(target.resource_id, False)
+                record, statuses = _unfinished(ctx, target)
             scopes.extend(statuses)
             if isinstance(record, DatabricksWorkspace):
                 databricks.append(record)
             else:
                 aml.append(record)
 
-    registries: list[ContainerRegistry] = []
-    assignments: list[RoleAssignment] = []
-    if aml:
-        from mlgov.collectors.acr import collect_registries
-
-        regs, reg_scopes = collect_registries(ctx, aml)
-        registries.extend(regs)
-        scopes.extend(reg_scopes)
-    arm_ids = [w.resource_id for w in aml] + [w.arm_id for w in databricks if w.arm_id]
-    if arm_ids and ctx.config.azure is not None:
-        from mlgov.collectors.rbac import collect_role_assignments
-
-        ras, ra_scopes = collect_role_assignments(ctx, arm_ids)
-        assignments.extend(ras)
-        scopes.extend(ra_scopes)
+        registries: list[ContainerRegistry] = []
+        if any(w.registry_id for w in aml):
+            acr = side_pool.submit(_registries, ctx, aml, listener)
+            _wait([acr], ctx)
+            regs, reg_scopes = acr.result() if acr.done() else ([], _registries_unfinished(ctx, aml))
+            registries.extend(regs)
+            scopes.extend(reg_scopes)
+        assignments: list[RoleAssignment] = []
+        if rbac is not None:
+            _wait([rbac], ctx)
+            ras, ra_scopes = rbac.result() if rbac.done() else ([], _rbac_unfinished(ctx, arm_ids))
+            assignments.extend(ras)
+            scopes.extend(ra_scopes)
+    finally:
+        # Past the deadline nothing is waited for: threads still reading stop at their next request.
+        scope_pool.shutdown(wait=False, cancel_futures=True)
+        side_pool.shutdown(wait=False, cancel_futures=True)
 
     # Failed scopes are in the report (AUD-001); the log line is for services that ship logs.
     log = get_logger(__name__)
@@ -193,6 +220,90 @@ def collect(
         known_aml_workspaces=discovery.known_aml_workspaces,
         complete_subscriptions=discovery.complete_subscriptions,
     )
+
+
+def _wait(futures: Sequence[Future[Any]], ctx: AuditContext) -> None:
+    """Wait for the futures, at most until the collection deadline."""
+    wait_for(futures, timeout=ctx.deadline.remaining())
+
+
+RBAC_SCOPE = "mlgov:role-assignments"
+REGISTRIES_SCOPE = "mlgov:registries"
+
+
+def _role_assignments(
+    ctx: AuditContext, arm_ids: list[str], listener: ProgressListener
+) -> tuple[list[RoleAssignment], list[ScopeStatus]]:
+    from mlgov.collectors.rbac import collect_role_assignments
+
+    listener.scope_started(RBAC_SCOPE, "role assignments")
+    ras, statuses = collect_role_assignments(ctx, arm_ids)
+    ok = all(s.ok for s in statuses)
+    listener.family_done(RBAC_SCOPE, "role_assignments", len(ras), ok)
+    listener.scope_finished(RBAC_SCOPE, ok)
+    return ras, statuses
+
+
+def _registries(
+    ctx: AuditContext, aml: list[AmlWorkspace], listener: ProgressListener
+) -> tuple[list[ContainerRegistry], list[ScopeStatus]]:
+    from mlgov.collectors.acr import collect_registries
+
+    listener.scope_started(REGISTRIES_SCOPE, "container registries")
+    regs, statuses = collect_registries(ctx, aml)
+    ok = all(s.ok for s in statuses)
+    listener.family_done(REGISTRIES_SCOPE, "registry", len(regs), ok)
+    listener.scope_finished(REGISTRIES_SCOPE, ok)
+    return regs, statuses
+
+
+def _deadline_status(ctx: AuditContext, scope_id: str, scope_kind: str, family: str) -> ScopeStatus:
+    exc = DeadlineExceeded(ctx.deadline.seconds)
+    return ScopeStatus(
+        scope_id=scope_id,
+        scope_kind=scope_kind,
+        family=family,
+        ok=False,
+        error=exc.message,
+        code=exc.code,
+        hint=exc.hint,
+    )
+
+
+def _unfinished(ctx: AuditContext, target: Target) -> tuple[DatabricksWorkspace | AmlWorkspace, list[ScopeStatus]]:
+    """A workspace the deadline cut short: no record of what it holds, one failed `*` status."""
+    if isinstance(target, DatabricksTarget):
+        dbx = DatabricksWorkspace(
+            resource_id=target.resource_id,
+            host=target.resource_id.removeprefix("databricks://"),
+            name=target.name,
+            arm_id=target.arm_id,
+            location=target.location,
+            pricing_tier=target.pricing_tier,
+            runs_window_days=ctx.config.collection.runs_window_days,
+        )
+        return dbx, [_deadline_status(ctx, target.resource_id, "databricks_workspace", "*")]
+    ws = AmlWorkspace(
+        resource_id=target.resource_id,
+        name=target.name,
+        subscription_id=target.subscription_id,
+        resource_group=target.resource_group,
+        location=target.location,
+        registry_id=None,
+    )
+    return ws, [_deadline_status(ctx, target.resource_id, "aml_workspace", "*")]
+
+
+def _registries_unfinished(ctx: AuditContext, aml: list[AmlWorkspace]) -> list[ScopeStatus]:
+    ids = {w.registry_id.lower().rstrip("/"): w.registry_id.rstrip("/") for w in aml if w.registry_id}
+    return [_deadline_status(ctx, rid, "registry", "registry") for rid in ids.values()]
+
+
+def _rbac_unfinished(ctx: AuditContext, arm_ids: list[str]) -> list[ScopeStatus]:
+    from mlgov.collectors.rbac import FAMILY, scope_kind_of
+
+    unique = list({w.lower().rstrip("/"): w.rstrip("/") for w in arm_ids}.values())
+    return [_deadline_status(ctx, w, scope_kind_of(w), FAMILY) for w in unique]
 
 
 def run_audit(
@@ -243,10 +354,10 @@ def run_audit(
     )
 
 
-def _arm_discover(ctx: AuditContext) -> Discovery:
+def _arm_discover(ctx: AuditContext, listener: ProgressListener | None = None) -> Discovery:
     from mlgov.collectors.arm import discover
 
-    return discover(ctx)
+    return discover(ctx, listener)
 
 
 def _dedupe(targets: list[Target]) -> list[Target]:

@@ -26,7 +26,9 @@ Records hold no SDK object and no secret: environment variables go through
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -69,50 +71,39 @@ def collect_workspace(
         listener.family_done(ws_id, "*", 0, False)
         return _empty(target), statuses
 
-    # --- workspace
+    # The three families are read concurrently; requests in flight stay within the `arm` limiter.
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="mlgov-aml-family") as pool:
+        ws_future = pool.submit(_read_workspace, ml, target)
+        computes_future = pool.submit(_read_computes, ml, ws_id)
+        jobs_future = pool.submit(_read_jobs, ctx, ml, target)
+        families = [ws_future.result(), computes_future.result(), jobs_future.result()]
+
     registry_id: str | None = None
     tracking_uri: str | None = None
     discovery_url: str | None = None
     location = target.location
-    try:
-        ws = ml.workspaces.get(target.name)
-        registry_id = _str(getattr(ws, "container_registry", None))
-        tracking_uri = _str(getattr(ws, "mlflow_tracking_uri", None))
-        discovery_url = _str(getattr(ws, "discovery_url", None))
-        location = _str(getattr(ws, "location", None)) or location
-        statuses.append(_ok(ws_id, "workspace", 1))
-        listener.family_done(ws_id, "workspace", 1, True)
-    except AZURE_ERRORS as exc:
-        statuses.append(failed_scope(exc, scope_id=ws_id, scope_kind=SCOPE_KIND, family="workspace", calls=1))
-        listener.family_done(ws_id, "workspace", 0, False)
-
-    # --- computes
     computes: list[AmlCompute] = []
-    try:
-        computes = [compute_from_entity(c, ws_id) for c in ml.compute.list() if c is not None]
-        statuses.append(_ok(ws_id, "computes", 1))
-        listener.family_done(ws_id, "computes", len(computes), True)
-    except AZURE_ERRORS as exc:
-        computes = []
-        statuses.append(failed_scope(exc, scope_id=ws_id, scope_kind=SCOPE_KIND, family="computes", calls=1))
-        listener.family_done(ws_id, "computes", 0, False)
-
-    # --- jobs
     jobs: list[AmlJob] = []
     secrets: list[SecretSighting] = []
     uris: list[UriSighting] = []
-    pages = _RawPages()
-    try:
-        entities = _list_jobs(ctx, ml, target, pages)
-        jobs, secrets, uris = _jobs(entities, pages, ws_id)
-        statuses.append(_ok(ws_id, "jobs", max(pages.count, 1)))
-        listener.family_done(ws_id, "jobs", len(jobs), True)
-    except AZURE_ERRORS as exc:
-        jobs, secrets, uris = [], [], []
-        statuses.append(
-            failed_scope(exc, scope_id=ws_id, scope_kind=SCOPE_KIND, family="jobs", calls=max(pages.count, 1))
-        )
-        listener.family_done(ws_id, "jobs", 0, False)
+    for name, outcome in zip(("workspace", "computes", "jobs"), families, strict=True):
+        if isinstance(outcome, _Failed):
+            statuses.append(
+                failed_scope(outcome.error, scope_id=ws_id, scope_kind=SCOPE_KIND, family=name, calls=outcome.calls)
+            )
+            listener.family_done(ws_id, name, 0, False)
+            continue
+        if isinstance(outcome, _WorkspaceFacts):
+            registry_id, tracking_uri, discovery_url = outcome.registry_id, outcome.tracking_uri, outcome.discovery_url
+            location = outcome.location or location
+            count, calls = 1, 1
+        elif isinstance(outcome, _Computes):
+            computes, count, calls = outcome.computes, len(outcome.computes), 1
+        else:
+            jobs, secrets, uris = outcome.jobs, outcome.secrets, outcome.uris
+            count, calls = len(jobs), outcome.calls
+        statuses.append(_ok(ws_id, name, calls))
+        listener.family_done(ws_id, name, count, True)
 
     record = AmlWorkspace(
         resource_id=ws_id,
@@ -129,6 +120,71 @@ def collect_workspace(
         mlflow_uris=tuple(uris),
     )
     return record, statuses
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    error: BaseException
+    calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class _WorkspaceFacts:
+    registry_id: str | None
+    tracking_uri: str | None
+    discovery_url: str | None
+    location: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Computes:
+    computes: list[AmlCompute]
+
+
+@dataclass(frozen=True, slots=True)
+class _Jobs:
+    jobs: list[AmlJob]
+    secrets: list[SecretSighting]
+    uris: list[UriSighting]
+    calls: int
+
+
+def _read_workspace(ml: Any, target: AmlTarget) -> _WorkspaceFacts | _Failed:
+    """`ml.workspaces.get`: registry id, MLflow tracking URI, discovery URL, region."""
+    from mlgov.collectors.azure_common import AZURE_ERRORS
+
+    try:
+        ws = ml.workspaces.get(target.name)
+    except AZURE_ERRORS as exc:
+        return _Failed(exc, 1)
+    return _WorkspaceFacts(
+        registry_id=_str(getattr(ws, "container_registry", None)),
+        tracking_uri=_str(getattr(ws, "mlflow_tracking_uri", None)),
+        discovery_url=_str(getattr(ws, "discovery_url", None)),
+        location=_str(getattr(ws, "location", None)),
+    )
+
+
+def _read_computes(ml: Any, ws_id: str) -> _Computes | _Failed:
+    """`ml.compute.list()`, every page."""
+    from mlgov.collectors.azure_common import AZURE_ERRORS
+
+    try:
+        return _Computes([compute_from_entity(c, ws_id) for c in ml.compute.list() if c is not None])
+    except AZURE_ERRORS as exc:
+        return _Failed(exc, 1)
+
+
+def _read_jobs(ctx: AuditContext, ml: Any, target: AmlTarget) -> _Jobs | _Failed:
+    """`ml.jobs.list(list_view_type=ALL)`, every page, each job turned into a record as it comes."""
+    from mlgov.collectors.azure_common import AZURE_ERRORS
+
+    pages = _RawPages()
+    try:
+        jobs, secrets, uris = _jobs(_list_jobs(ctx, ml, target, pages), pages, target.resource_id)
+    except AZURE_ERRORS as exc:
+        return _Failed(exc, max(pages.count, 1))
+    return _Jobs(jobs, secrets, uris, max(pages.count, 1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,8 +282,9 @@ class _RawPages:
         return bool(props.get("isArchived")) if isinstance(props, dict) else False
 
 
-def _list_jobs(ctx: AuditContext, ml: Any, target: AmlTarget, pages: _RawPages) -> list[Any]:
-    """Job entities from azure-ai-ml; pages it cannot turn into entities are kept as JSON.
+def _list_jobs(ctx: AuditContext, ml: Any, target: AmlTarget, pages: _RawPages) -> Iterator[Any]:
+    """Job entities from azure-ai-ml, as its pages arrive; pages it cannot turn into entities
+    are kept as JSON.
 
     azure-ai-ml raises for a job type it does not know (or a job without properties) and that
     ends its whole listing. The page at fault was already captured by the hook; the rest of
@@ -239,10 +296,8 @@ def _list_jobs(ctx: AuditContext, ml: Any, target: AmlTarget, pages: _RawPages) 
 
     from mlgov.collectors.azure_common import arm_pages
 
-    entities: list[Any] = []
     try:
-        for entity in ml.jobs.list(list_view_type=ListViewType.ALL, raw_response_hook=pages):
-            entities.append(entity)
+        yield from ml.jobs.list(list_view_type=ListViewType.ALL, raw_response_hook=pages)
     except MlException:
         link = pages.next_link
         if link:
@@ -250,34 +305,33 @@ def _list_jobs(ctx: AuditContext, ml: Any, target: AmlTarget, pages: _RawPages) 
             for items in arm_pages(client.send_request, link):
                 pages.count += 1
                 pages.add(items, None)
-    return entities
 
 
 def _jobs(
     entities: Iterable[Any], pages: _RawPages, workspace_id: str
 ) -> tuple[list[AmlJob], list[SecretSighting], list[UriSighting]]:
+    """Records of the jobs, each made as its entity arrives; a page's raw JSON is dropped as its
+    jobs are done, so memory holds about one page besides the records."""
     jobs: list[AmlJob] = []
     secrets: list[SecretSighting] = []
     uris: list[UriSighting] = []
-    seen: set[str] = set()
     for entity in entities:
         if entity is None:
             continue
         job, env = job_from_entity(entity, workspace_id)
         job = _with_archived(job, pages.archived(job.resource_id))
-        seen.add(job.resource_id.lower())
+        pages.jobs.pop(job.resource_id.lower(), None)
         jobs.append(job)
         _scan_env(job, env, workspace_id, secrets, uris)
         _scan_git(job, _properties(getattr(entity, "properties", None)), secrets)
     # Jobs azure-ai-ml could not parse (it yields None for them) are kept from their JSON.
-    for key, raw in pages.jobs.items():
-        if key in seen:
-            continue
+    for raw in pages.jobs.values():
         job, env = job_from_json(raw, workspace_id)
         jobs.append(job)
         _scan_env(job, env, workspace_id, secrets, uris)
         props = _dict(raw.get("properties"))
         _scan_git(job, _properties(props.get("properties")), secrets)
+    pages.jobs.clear()
     return jobs, secrets, uris
 
 

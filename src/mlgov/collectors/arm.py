@@ -41,6 +41,7 @@ from mlgov.audit import Discovery
 from mlgov.config import AzureFilters, DatabricksAuth
 from mlgov.context import AuditContext
 from mlgov.inventory import AmlWorkspaceRef, ScopeStatus, SubscriptionInfo
+from mlgov.progress import NullProgress, ProgressListener
 from mlgov.targets import AmlTarget, DatabricksTarget, Target
 
 API_SUBSCRIPTIONS = "2022-12-01"
@@ -64,9 +65,15 @@ class _SubscriptionResult:
     scopes: list[ScopeStatus] = field(default_factory=list)
 
 
-def discover(ctx: AuditContext) -> Discovery:
-    """Find the subscriptions, AML workspaces and Databricks workspaces to audit."""
+def discover(ctx: AuditContext, listener: ProgressListener | None = None) -> Discovery:
+    """Find the subscriptions, AML workspaces and Databricks workspaces to audit.
+
+    Subscriptions are read concurrently (within the `arm` limiter), and in each one the AML
+    and Databricks provider lists too; `listener` hears of each subscription as a scope.
+    """
     from mlgov.collectors.azure_common import AZURE_ERRORS, failed_scope
+
+    progress = listener or NullProgress()
 
     azure = ctx.config.azure
     if azure is None:
@@ -84,7 +91,7 @@ def discover(ctx: AuditContext) -> Discovery:
 
     workers = max(1, min(ctx.config.collection.concurrency.arm, len(subscriptions)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlgov-arm") as pool:
-        results = list(pool.map(lambda s: _discover_subscription(ctx, s.subscription_id), subscriptions))
+        results = list(pool.map(lambda s: _discover_subscription(ctx, s.subscription_id, progress), subscriptions))
 
     targets: list[Target] = []
     known: list[AmlWorkspaceRef] = []
@@ -127,22 +134,22 @@ def _visible_subscriptions(ctx: AuditContext) -> tuple[list[SubscriptionInfo], i
     return found, calls
 
 
-def _discover_subscription(ctx: AuditContext, subscription_id: str) -> _SubscriptionResult:
+def _discover_subscription(ctx: AuditContext, subscription_id: str, listener: ProgressListener) -> _SubscriptionResult:
     from mlgov.collectors.azure_common import AZURE_ERRORS, arm_pages, error_facts, failed_scope
 
     azure = ctx.config.azure
     assert azure is not None
     scope_id = f"/subscriptions/{subscription_id}"
+    listener.scope_started(scope_id, f"subscription {subscription_id}")
     result = _SubscriptionResult()
-    failures: list[tuple[str, BaseException]] = []
-    calls = 0
     client = ctx.arm_client(subscription_id)
     base = f"{ctx.cloud.arm_endpoint.rstrip('/')}{scope_id}/providers"
 
-    def listing(provider: str, api_version: str) -> list[dict[str, Any]] | None:
-        nonlocal calls
+    def listing(provider: str, api_version: str) -> tuple[list[dict[str, Any]] | None, int, BaseException | None]:
+        """(workspaces, or None when the list failed; requests made; the error)."""
         url = f"{base}/{provider}?api-version={api_version}"
         items: list[dict[str, Any]] = []
+        calls = 0
         try:
             for page in arm_pages(client.send_request, url):
                 calls += 1
@@ -151,25 +158,40 @@ def _discover_subscription(ctx: AuditContext, subscription_id: str) -> _Subscrip
             calls += 1
             status, code, _ = error_facts(exc)
             if status == 409 and (code or "").lower() in UNREGISTERED_PROVIDER_CODES:
-                return []
-            failures.append((provider, exc))
-            return None
-        return items
+                return [], calls, None
+            return None, calls, exc
+        return items, calls, None
 
-    families = 0
+    wanted = []
     if azure.discover_aml:
-        families += 1
-        aml = listing(AML_PROVIDER, API_AML_WORKSPACES)
-        if aml is not None:
-            result.complete = True
-            for ws in aml:
-                _add_aml(result, ws, subscription_id, azure.filters)
+        wanted.append((AML_PROVIDER, API_AML_WORKSPACES))
     if azure.discover_databricks:
-        families += 1
-        dbx = listing(DATABRICKS_PROVIDER, API_DATABRICKS_WORKSPACES)
-        for ws in dbx or []:
-            _add_databricks(result, ws, subscription_id, azure.filters)
+        wanted.append((DATABRICKS_PROVIDER, API_DATABRICKS_WORKSPACES))
+    if len(wanted) > 1:
+        with ThreadPoolExecutor(max_workers=len(wanted), thread_name_prefix="mlgov-arm-list") as pool:
+            listed = list(pool.map(lambda w: listing(*w), wanted))
+    else:
+        listed = [listing(*w) for w in wanted]
 
+    calls = sum(n for _, n, _ in listed)
+    failures: list[tuple[str, BaseException]] = []
+    for (provider, _), (items, _, exc) in zip(wanted, listed, strict=True):
+        family = "aml_workspaces" if provider == AML_PROVIDER else "databricks_workspaces"
+        if exc is not None:
+            failures.append((provider, exc))
+            listener.family_done(scope_id, family, 0, False)
+            continue
+        found = items or []
+        listener.family_done(scope_id, family, len(found), True)
+        if provider == AML_PROVIDER:
+            result.complete = True
+            for ws in found:
+                _add_aml(result, ws, subscription_id, azure.filters)
+        else:
+            for ws in found:
+                _add_databricks(result, ws, subscription_id, azure.filters)
+
+    families = len(wanted)
     if not failures:
         result.scopes.append(
             ScopeStatus(scope_id=scope_id, scope_kind="subscription", family="*", ok=True, calls=calls)
@@ -184,6 +206,7 @@ def _discover_subscription(ctx: AuditContext, subscription_id: str) -> _Subscrip
             result.scopes.append(
                 failed_scope(exc, scope_id=scope_id, scope_kind="subscription", family=family, calls=calls)
             )
+    listener.scope_finished(scope_id, not failures)
     return result
 
 
