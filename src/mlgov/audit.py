@@ -132,6 +132,7 @@ def collect(
     """
     listener = progress or NullProgress()
     taken_at = datetime.now(UTC).replace(microsecond=0)
+    ctx.collection_started_at = taken_at
     ctx.deadline.start()
     discovery = Discovery()
     if ctx.config.azure is not None:

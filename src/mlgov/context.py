@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mlgov.config import AzureConfig, Config, DatabricksAuth
@@ -286,6 +287,9 @@ class AuditContext:
             timeout_seconds if timeout_seconds is not None else config.collection.timeout_seconds
         )
         """The collection's overall deadline (`collection.timeout_seconds`); `collect()` starts it."""
+        self.collection_started_at: datetime | None = None
+        """When `collect()` started (the snapshot's `taken_at`): time windows computed by the
+        collectors count from here, so that they match the policies' view of "now"."""
         conc = config.collection.concurrency
         self.limiters = {
             "arm": Limiter("arm", conc.arm, self.deadline),

@@ -297,6 +297,28 @@ def test_run_lookups_are_batched_and_a_full_page_is_asked_again_for_the_others_o
         assert "page_token" not in search
 
 
+def test_run_search_horizon_counts_from_the_start_of_the_collection() -> None:
+    """A workspace read long after the audit started still searches runs back to the snapshot's time
+    minus the horizon, so EXP-002 (which takes the snapshot's time as now) can trust "no run since"."""
+    from mlgov.catalogue import load_catalogue
+    from mlgov.engine import evaluate
+    from mlgov.prices import load_prices
+    from mlgov.snapshot import Snapshot
+
+    config = make_config()
+    ctx = AuditContext(config, databricks_overrides={"clock": FakeClock()})
+    started = (datetime.now(UTC) - timedelta(hours=5)).replace(microsecond=0)
+    ctx.collection_started_at = started
+    with replaying(CASSETTES / "workspace_full.yaml"):
+        workspace, statuses = collect_workspace(ctx, configured_targets(config)[0], RecordingListener())
+    stale = by_id(workspace.experiments, "experiment_id")["101"]
+    assert stale.runs_checked_since == started - timedelta(days=90)
+    snap = Snapshot(taken_at=started, scopes=tuple(statuses), databricks=(workspace,))
+    found = {f.resource_id.rsplit("/", 1)[-1] for f in evaluate(snap, load_catalogue(), load_prices(),
+                                                                only=["EXP-002"]).findings}
+    assert found == {"101", "103"}
+
+
 def test_tokens_expiry_and_never_expiring(full: Outcome) -> None:
     """expiry_time -1 or missing means never; times are epoch ms turned into UTC datetimes."""
     tokens = by_id(full.workspace.tokens, "token_id")

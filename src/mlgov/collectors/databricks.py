@@ -503,7 +503,7 @@ class _WorkspaceReader:
         page), within the `databricks` limiter.
         """
         window = self.ctx.config.collection.runs_window_days
-        since = datetime.now(UTC) - timedelta(days=window)
+        since = (self.ctx.collection_started_at or datetime.now(UTC)) - timedelta(days=window)
         since_ms = int(since.timestamp() * 1000)
         wanted = [job for job in jobs if any(t.compute == "existing_cluster" for t in job.tasks)]
 
@@ -578,7 +578,10 @@ class _WorkspaceReader:
         """
         from databricks.sdk.service.ml import ViewType
 
-        horizon = (datetime.now(UTC) - timedelta(days=self.ctx.activity_horizon_days)).replace(microsecond=0)
+        # Counted from the snapshot's time, which policies take as "now": a workspace read an hour
+        # into the audit must not search less far back than EXP-002 looks.
+        start = self.ctx.collection_started_at or datetime.now(UTC)
+        horizon = (start - timedelta(days=self.ctx.activity_horizon_days)).replace(microsecond=0)
         records: list[DbxExperiment] = []
         candidates: list[str] = []
         found = self.w.experiments.search_experiments(view_type=ViewType.ACTIVE_ONLY, max_results=SEARCH_PAGE_SIZE)
