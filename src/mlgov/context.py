@@ -283,6 +283,7 @@ class AuditContext:
         self._lock = threading.Lock()
         self._azure_clients: dict[tuple[str, ...], Any] = {}
         self._clients_lock = threading.RLock()
+        self._build_locks: dict[tuple[str, ...], threading.Lock] = {}
         self.deadline = Deadline(
             timeout_seconds if timeout_seconds is not None else config.collection.timeout_seconds
         )
@@ -365,11 +366,21 @@ class AuditContext:
         return max(0.0, float(factor))
 
     def _cached_client(self, key: tuple[str, ...], build: Any) -> Any:
+        """The client under `key`, built once. Building holds a lock of that key only: scopes
+        that want a client already built never wait for another one being built (azure-ai-ml
+        takes a second to import)."""
         with self._clients_lock:
             client = self._azure_clients.get(key)
+            if client is not None:
+                return client
+            key_lock = self._build_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._clients_lock:
+                client = self._azure_clients.get(key)
             if client is None:
                 client = build()
-                self._azure_clients[key] = client
+                with self._clients_lock:
+                    self._azure_clients[key] = client
             return client
 
     def _mgmt_kwargs(self) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import functools
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -238,14 +238,19 @@ class _WorkspaceReader:
         results: dict[str, tuple[list[Any] | None, ScopeStatus, _Sink]] = {}
 
         def jobs_then_runs() -> None:
-            results["jobs"] = self.family("jobs", self.read_jobs)
-            jobs = results["jobs"][0]
-            if jobs is None:
-                results["runs"] = self.skip(
-                    "runs", "not read because the jobs family failed", hint="Fix the jobs error first."
-                )
-            else:
-                results["runs"] = self.family("runs", lambda: self.read_runs(jobs))
+            # Runs of a job are listed as soon as its page of jobs arrives, beside the job list.
+            runs = _RunsReader(self)
+            try:
+                results["jobs"] = self.family("jobs", lambda: self.read_jobs(runs.submit))
+                if results["jobs"][0] is None:
+                    runs.abandon()
+                    results["runs"] = self.skip(
+                        "runs", "not read because the jobs family failed", hint="Fix the jobs error first."
+                    )
+                else:
+                    results["runs"] = self.family("runs", runs.results)
+            finally:
+                runs.abandon()
 
         def one(name: str, fn: Callable[[], list[Any]]) -> Callable[[], None]:
             def go() -> None:
@@ -404,15 +409,23 @@ class _WorkspaceReader:
 
     # --- jobs --------------------------------------------------------------------------------
 
-    def read_jobs(self) -> list[DbxJob]:
-        """`GET /api/2.2/jobs/list?expand_tasks=true&limit=100`, every page.
+    def read_jobs(self, on_job: Callable[[DbxJob], None] | None = None) -> list[DbxJob]:
+        """`GET /api/2.2/jobs/list?expand_tasks=true&limit=100`, every page; `on_job` hears of
+        each job as soon as it is read.
 
         Jobs 2.2 lists at most 100 tasks and job clusters per job and flags the rest with
         `has_more`; the SDK's `JobsExt.list` then reads the whole job through `jobs/get`
         (every page of it), so the records hold every task and job cluster.
         """
-        jobs = self.w.jobs.list(expand_tasks=True, limit=JOBS_PAGE_SIZE)
-        return [self.job_record(j) for j in jobs if j.job_id is not None]
+        out = []
+        for j in self.w.jobs.list(expand_tasks=True, limit=JOBS_PAGE_SIZE):
+            if j.job_id is None:
+                continue
+            job = self.job_record(j)
+            out.append(job)
+            if on_job is not None:
+                on_job(job)
+        return out
 
     def job_record(self, job: Any) -> DbxJob:
         s = job.settings
@@ -494,33 +507,47 @@ class _WorkspaceReader:
     # --- runs --------------------------------------------------------------------------------
 
     def read_runs(self, jobs: list[DbxJob]) -> list[DbxJobRun]:
-        """Completed runs, over `collection.runs_window_days`, of jobs that use existing clusters.
+        """Completed runs, over `collection.runs_window_days`, of jobs that use existing clusters
+        (the same as the `runs` family reads beside the job list, for jobs already known)."""
+        runs = _RunsReader(self)
+        try:
+            for job in jobs:
+                runs.submit(job)
+            return runs.results()
+        finally:
+            runs.abandon()
 
-        Runs are only needed to price CMP-001 (tasks on all-purpose clusters), so only jobs
-        with at least one task whose compute is `existing_cluster` are read: a job that runs
-        entirely on job clusters or serverless costs no run request at all. Such jobs are
-        listed several at a time (`GET /api/2.2/jobs/runs/list?job_id=...&limit=25`, every
-        page), within the `databricks` limiter.
-        """
-        window = self.ctx.config.collection.runs_window_days
-        since = (self.ctx.collection_started_at or datetime.now(UTC)) - timedelta(days=window)
-        since_ms = int(since.timestamp() * 1000)
-        wanted = [job for job in jobs if any(t.compute == "existing_cluster" for t in job.tasks)]
-
-        def runs_of(job: DbxJob) -> list[DbxJobRun]:
-            runs = self.w.jobs.list_runs(
-                job_id=job.job_id,
-                completed_only=True,
-                expand_tasks=True,
-                start_time_from=since_ms,
-                limit=RUNS_PAGE_SIZE,
-            )
-            return [run_record(r, job.job_id) for r in runs if r.run_id is not None]
-
+    def job_runs(self, job: DbxJob, since_ms: int) -> list[DbxJobRun]:
+        """`GET /api/2.2/jobs/runs/list?job_id=...&completed_only=true&expand_tasks=true&limit=25
+        &start_time_from=...`, every page, read as JSON (a run has dozens of fields; a record
+        needs a handful, and building the SDK's objects would cost more CPU than the rest)."""
+        query: dict[str, Any] = {
+            "completed_only": True,
+            "expand_tasks": True,
+            "job_id": job.job_id,
+            "limit": RUNS_PAGE_SIZE,
+            "start_time_from": since_ms,
+        }
         out: list[DbxJobRun] = []
-        for chunk in self.map_in_family("runs", runs_of, wanted, self.ctx.config.collection.concurrency.databricks):
-            out.extend(chunk)
-        return out
+        while True:
+            page = self.w.api_client.do("GET", "/api/2.2/jobs/runs/list", query=query, headers=self.headers())
+            for raw in (page or {}).get("runs") or []:
+                if isinstance(raw, dict) and raw.get("run_id") is not None:
+                    out.append(run_record_from_json(raw, job.job_id))
+            token = (page or {}).get("next_page_token")
+            if not token:
+                return out
+            query["page_token"] = token
+
+    def headers(self, *, body: bool = False) -> dict[str, str]:
+        """The headers databricks-sdk sends with its own calls of the same endpoints."""
+        headers = {"Accept": "application/json"}
+        if body:
+            headers["Content-Type"] = "application/json"
+        workspace_id = getattr(self.w.config, "workspace_id", None)
+        if workspace_id:
+            headers["X-Databricks-Workspace-Id"] = str(workspace_id)
+        return headers
 
     def map_in_family(self, family: str, fn: Callable[[Any], Any], items: list[Any], workers: int) -> list[Any]:
         """`[fn(i) for i in items]`, on up to `workers` threads, results in order.
@@ -637,7 +664,7 @@ class _WorkspaceReader:
                     "max_results": RUN_SEARCH_PAGE_SIZE,
                     "order_by": ["attributes.start_time DESC"],
                 }
-                headers = {"Accept": "application/json", "Content-Type": "application/json"}
+                headers = self.headers(body=True)
                 page = self.w.api_client.do("POST", "/api/2.0/mlflow/runs/search", body=body, headers=headers)
                 for run in (page or {}).get("runs") or []:
                     info = run.get("info") if isinstance(run, dict) else None
@@ -718,6 +745,49 @@ class _WorkspaceReader:
                     workspace_id=parsed[0],
                 )
             )
+
+
+class _RunsReader:
+    """Lists the runs of jobs on all-purpose clusters as the jobs are found, on a thread pool.
+
+    Runs are only needed to price CMP-001 (tasks on all-purpose clusters), so only jobs with at
+    least one task whose compute is `existing_cluster` are read: a job that runs entirely on
+    job clusters or serverless costs no run request at all. Up to `concurrency.databricks` jobs
+    are listed at once (the `databricks` limiter and the workspace's pacer still bound the
+    requests), over `collection.runs_window_days` counted from the collection's start.
+    """
+
+    def __init__(self, reader: _WorkspaceReader) -> None:
+        self._reader = reader
+        ctx = reader.ctx
+        window = ctx.config.collection.runs_window_days
+        since = (ctx.collection_started_at or datetime.now(UTC)) - timedelta(days=window)
+        self._since_ms = int(since.timestamp() * 1000)
+        self._pool: ThreadPoolExecutor | None = None
+        self._workers = ctx.config.collection.concurrency.databricks
+        self._futures: list[Future[list[DbxJobRun]]] = []
+
+    def submit(self, job: DbxJob) -> None:
+        """Start listing the job's runs if CMP-001 needs them."""
+        if not any(t.compute == "existing_cluster" for t in job.tasks):
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="mlgov-dbx-runs")
+        work = self._reader.in_family("runs", functools.partial(self._reader.job_runs, job, self._since_ms))
+        self._futures.append(self._pool.submit(work))
+
+    def results(self) -> list[DbxJobRun]:
+        """Every run listed, in job order; the first error raised by a listing is raised here."""
+        out: list[DbxJobRun] = []
+        for future in self._futures:
+            out.extend(future.result())
+        return out
+
+    def abandon(self) -> None:
+        """Cancel what has not started and wait for what has (idempotent)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 class _Scanner:
@@ -838,32 +908,39 @@ def is_bundle_managed(s: Any) -> bool:
     return s is not None and s.deployment is not None and _enum(s.deployment.kind) == "BUNDLE"
 
 
-def _duration(obj: Any) -> int:
-    """`run_duration`, else setup + execution + cleanup, else end - start (all ms)."""
-    if obj.run_duration:
-        return int(obj.run_duration)
-    parts = [obj.setup_duration, obj.execution_duration, obj.cleanup_duration]
-    total = sum(int(p) for p in parts if p)
+def _json_duration(obj: Mapping[str, Any]) -> int:
+    """`run_duration`, else setup + execution + cleanup, else end - start (all ms) of a run or task."""
+    if obj.get("run_duration"):
+        return int(obj["run_duration"])
+    total = sum(int(obj.get(k) or 0) for k in ("setup_duration", "execution_duration", "cleanup_duration"))
     if total:
         return total
-    if obj.start_time and obj.end_time and obj.end_time > obj.start_time:
-        return int(obj.end_time - obj.start_time)
+    start, end = obj.get("start_time"), obj.get("end_time")
+    if start and end and end > start:
+        return int(end - start)
     return 0
 
 
-def run_record(r: Any, job_id: int) -> DbxJobRun:
-    """A completed run with, per task, the cluster it ran on and for how long."""
+def run_record_from_json(r: Mapping[str, Any], job_id: int) -> DbxJobRun:
+    """A completed run (the JSON of jobs/runs/list) with, per task, the cluster it ran on and for how long."""
     tasks = []
-    for t in r.tasks or []:
-        cluster = t.cluster_instance.cluster_id if t.cluster_instance is not None else None
+    for t in r.get("tasks") or []:
+        if not isinstance(t, dict):
+            continue
+        instance = t.get("cluster_instance") if isinstance(t.get("cluster_instance"), dict) else {}
+        cluster = instance.get("cluster_id") if instance else None
         tasks.append(
-            DbxTaskRun(task_key=t.task_key, cluster_id=cluster or t.existing_cluster_id, duration_ms=_duration(t))
+            DbxTaskRun(
+                task_key=str(t.get("task_key") or ""),
+                cluster_id=cluster or t.get("existing_cluster_id"),
+                duration_ms=_json_duration(t),
+            )
         )
     return DbxJobRun(
-        run_id=int(r.run_id),
-        job_id=int(r.job_id or job_id),
-        start_time=ms_to_datetime(r.start_time),
-        duration_ms=_duration(r),
+        run_id=int(r["run_id"]),
+        job_id=int(r.get("job_id") or job_id),
+        start_time=ms_to_datetime(r.get("start_time")),
+        duration_ms=_json_duration(r),
         tasks=tuple(tasks),
     )
 
