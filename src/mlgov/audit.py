@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +20,7 @@ from mlgov.catalogue import Catalogue, load_catalogue
 from mlgov.config import Config
 from mlgov.context import AuditContext, DeadlineExceeded
 from mlgov.engine import Evaluation, PolicySettings, evaluate, validate_settings
+from mlgov.errors import UsageError
 from mlgov.inventory import (
     AmlWorkspace,
     AmlWorkspaceRef,
@@ -47,6 +48,8 @@ class AuditOptions:
     shard: tuple[int, int] | None = None
     from_snapshot: Path | None = None
     save_snapshot: Path | None = None
+    more_snapshots: Sequence[Path] = ()
+    """Further snapshots to evaluate together with `from_snapshot` (the shards of one audit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +330,9 @@ def run_audit(
     prices = price_book(config)
     api_calls: dict[str, int] = {}
     if options.from_snapshot is not None:
-        snap = snapshot_io.load(options.from_snapshot)
+        paths = [options.from_snapshot, *options.more_snapshots]
+        loaded = [snapshot_io.load(path) for path in paths]
+        snap = merge_snapshots(loaded, sources=[str(p) for p in paths]) if len(loaded) > 1 else loaded[0]
     else:
         if config is None:
             raise ValueError("a config is needed to collect")
@@ -353,6 +358,63 @@ def run_audit(
         api_calls=api_calls,
         prices=prices,
     )
+
+
+def merge_snapshots(snapshots: Sequence[Snapshot], *, sources: Sequence[str] | None = None) -> Snapshot:
+    """One snapshot from the shards of an audit (`audit --shard I/N --save-snapshot`).
+
+    Built on `Snapshot.merged`, then: what every shard read alike (subscriptions, discovery
+    statuses, known AML workspaces) is kept once; a registry that workspaces of several shards
+    use is one record, used by all of them; the time is the latest shard's, so that no
+    collector window (EXP-002's run search) starts after the evaluation's "now" minus its
+    threshold. A workspace found in two snapshots means the shards overlap (or one file was
+    given twice): that is refused rather than reported twice.
+    """
+    if not snapshots:
+        raise ValueError("no snapshot to merge")
+    names = list(sources) if sources is not None else [f"snapshot {i + 1}" for i in range(len(snapshots))]
+    seen: dict[str, str] = {}
+    for name, snap in zip(names, snapshots, strict=True):
+        for ws_id in [w.resource_id.lower() for w in snap.databricks] + [w.resource_id.lower() for w in snap.aml]:
+            if ws_id in seen:
+                raise UsageError(
+                    f"{ws_id} is in both {seen[ws_id]} and {name}",
+                    hint="Give each shard's snapshot once; shards of one audit must use the same N "
+                    "(`--shard I/N`) so that every workspace is in exactly one of them.",
+                )
+            seen[ws_id] = name
+    merged = snapshots[0]
+    for other in snapshots[1:]:
+        merged = merged.merged(other)
+    registries: dict[str, ContainerRegistry] = {}
+    for reg in merged.registries:
+        key = reg.resource_id.lower()
+        first = registries.get(key)
+        if first is None:
+            registries[key] = reg
+        else:
+            used_by = tuple(sorted({*first.used_by, *reg.used_by}))
+            registries[key] = replace(first if first.exists or not reg.exists else reg, used_by=used_by)
+    return replace(
+        merged,
+        taken_at=max(s.taken_at for s in snapshots),
+        scopes=_unique(merged.scopes),
+        subscriptions=_unique_by(merged.subscriptions, lambda s: s.subscription_id.lower()),
+        registries=tuple(registries.values()),
+        known_aml_workspaces=_unique_by(merged.known_aml_workspaces, lambda w: w.resource_id.lower()),
+        complete_subscriptions=_unique(merged.complete_subscriptions),
+    )
+
+
+def _unique(items: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _unique_by(items: Sequence[Any], key: Callable[[Any], str]) -> tuple[Any, ...]:
+    out: dict[str, Any] = {}
+    for item in items:
+        out.setdefault(key(item), item)
+    return tuple(out.values())
 
 
 def _arm_discover(ctx: AuditContext, listener: ProgressListener | None = None) -> Discovery:
@@ -383,4 +445,4 @@ def _dedupe(targets: list[Target]) -> list[Target]:
     return list(seen.values())
 
 
-__all__ = ["AmlTarget", "AuditOptions", "AuditResult", "Discovery", "collect", "run_audit"]
+__all__ = ["AmlTarget", "AuditOptions", "AuditResult", "Discovery", "collect", "merge_snapshots", "run_audit"]

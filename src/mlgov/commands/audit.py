@@ -22,6 +22,7 @@ examples:
   mlgov audit --config mlgov.yaml --target 'adb-*' --policy MLF-001 --policy MLF-002
   mlgov audit --config mlgov.yaml --save-snapshot snap.json   # then, offline:
   mlgov audit --from-snapshot snap.json --format html --output report.html
+  mlgov audit --config mlgov.yaml --from-snapshot snap-1.json --from-snapshot snap-2.json --notify
   mlgov audit --config mlgov.yaml --fail-on high   # exit 1 if a high or worse finding is open
 
 exit status: 0 clean, 1 findings at or above --fail-on, 2 usage or config error,
@@ -51,8 +52,10 @@ def register(subparsers: Any) -> None:
     src.add_argument(
         "--from-snapshot",
         type=Path,
+        action="append",
         metavar="FILE",
-        help="evaluate a snapshot saved earlier instead of collecting (offline, no credentials)",
+        help="evaluate a snapshot saved earlier instead of collecting (offline, no credentials); "
+        "repeat it to evaluate the snapshots of every shard as one audit (docs/scale-out.md)",
     )
     src.add_argument("--target", "-t", action="append", default=[], metavar="PATTERN",
                      help="only targets whose name, host, ARM id or subscription match (glob; repeatable)")
@@ -124,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
         targets=tuple(args.target),
         policies=tuple(args.policy) if args.policy else None,
         shard=parse_shard(args.shard) if args.shard else None,
-        from_snapshot=args.from_snapshot,
+        from_snapshot=args.from_snapshot[0] if args.from_snapshot else None,
+        more_snapshots=tuple(args.from_snapshot[1:]) if args.from_snapshot else (),
         save_snapshot=args.save_snapshot,
     )
     progress = None
