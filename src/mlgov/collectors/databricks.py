@@ -4,9 +4,21 @@ Reads one workspace through the real databricks-sdk 0.156 `WorkspaceClient` buil
 audit context, and turns what the APIs return into `mlgov.inventory` records. SDK objects
 never leave this module.
 
-Each API family is read on its own and yields one `ScopeStatus`: a family that fails (403 on
-token management, a workspace that keeps answering 429 until the retry deadline...) is
+Each API family is read on its own thread and yields one `ScopeStatus`: a family that fails
+(403 on token management, a workspace that keeps answering 429 until the retry deadline...) is
 recorded with its HTTP status, error code and a hint, and the other families are still read.
+Runs of a job are listed as soon as the job is read, several jobs at once.
+
+Calls, per workspace (none per object where a list already has the data):
+- `clusters/list` every page, then the pinned-cluster filter (the list omits the flag);
+- `jobs/list?expand_tasks=true&limit=100` every page, plus `jobs/get` pages only for a job
+  with more than 100 tasks or job clusters (the SDK's `JobsExt`);
+- `jobs/runs/list` (completed, over `collection.runs_window_days`, 25 a page) only for jobs
+  with a task on an all-purpose cluster, the only runs a policy (CMP-001) needs;
+- `repos` and `token-management/tokens`;
+- `experiments/search` (3,000 a page), then `runs/search` in batches of 100 experiments for
+  those not updated within EXP-002's horizon (see `read_experiments`).
+Runs and MLflow run searches are read as JSON: records only keep a few fields of them.
 
 Every request of the workspace client goes through the context's limiters (`databricks`, or
 `mlflow_search` for the MLflow search endpoints), is paced to the configured per-second rate
@@ -504,18 +516,7 @@ class _WorkspaceReader:
             new_cluster,
         )
 
-    # --- runs --------------------------------------------------------------------------------
-
-    def read_runs(self, jobs: list[DbxJob]) -> list[DbxJobRun]:
-        """Completed runs, over `collection.runs_window_days`, of jobs that use existing clusters
-        (the same as the `runs` family reads beside the job list, for jobs already known)."""
-        runs = _RunsReader(self)
-        try:
-            for job in jobs:
-                runs.submit(job)
-            return runs.results()
-        finally:
-            runs.abandon()
+    # --- runs (listed beside the jobs, by `_RunsReader`) --------------------------------------
 
     def job_runs(self, job: DbxJob, since_ms: int) -> list[DbxJobRun]:
         """`GET /api/2.2/jobs/runs/list?job_id=...&completed_only=true&expand_tasks=true&limit=25
