@@ -237,3 +237,51 @@ def test_a_deadline_that_passes_ends_the_run_with_unfinished_scopes_failed(
     findings = [f for f in result.evaluation.findings if f.policy_id == "AUD-001"]
     assert any("deadline" in f.message for f in findings)
     assert ctx.deadline.passed
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_deadline_runs_from_its_start_and_stops_every_later_request() -> None:
+    """Before start there is no deadline; after it, SDK retry windows are clipped to what is left, and once
+    it has passed entering a limiter raises DeadlineExceeded (also for a thread waiting for a slot)."""
+    from mlgov.context import Deadline, DeadlineExceeded, Limiter
+
+    clock = FakeClock()
+    deadline = Deadline(60, clock=clock)
+    assert deadline.remaining() is None and not deadline.passed and deadline.clip(300) == 300
+    deadline.start()
+    clock.now += 50
+    assert deadline.remaining() == 10 and deadline.clip(300) == 10
+    limiter = Limiter("databricks", 1, deadline)
+    with limiter:
+        clock.now += 11  # the deadline passes while the only slot is taken
+        with pytest.raises(DeadlineExceeded) as waited:
+            limiter.__enter__()
+    with pytest.raises(DeadlineExceeded):
+        limiter.__enter__()
+    assert (limiter.calls, limiter.in_flight) == (1, 0)
+    assert waited.value.code == "DeadlineExceeded" and "--shard" in (waited.value.hint or "")
+
+
+def test_a_deadline_error_becomes_a_failed_scope_with_its_own_hint() -> None:
+    """Azure and Databricks collectors record the deadline as the scope's error, with the deadline's hint."""
+    from mlgov.collectors.azure_common import failed_scope
+    from mlgov.collectors.databricks import failure_status
+    from mlgov.context import DeadlineExceeded
+
+    exc = DeadlineExceeded(1800)
+    azure = failed_scope(exc, scope_id="/subscriptions/x", scope_kind="subscription", family="*")
+    dbx = failure_status("databricks://h", "runs", exc, calls=4)
+    for status in (azure, dbx):
+        assert not status.ok and status.code == "DeadlineExceeded" and status.status is None
+        assert status.error is not None and "collection.timeout_seconds = 1800 s" in status.error
+        assert status.hint == exc.hint
+    assert dbx.calls == 4
