@@ -196,3 +196,18 @@ def test_job_from_json_reads_the_rest_shape() -> None:
     assert (job.git_repo_url, job.git_commit, job.git_dirty) == ("https://example.com/r.git", "abc", False)
     assert job.created_at is not None and job.created_at.year == 2026 and job.modified_at is None
     assert env == {"A": "1"}
+
+
+def test_a_sweep_jobs_trial_environment_is_scanned_too() -> None:
+    """A sweep job's variables are those of the job and of its trial (the command each trial runs)."""
+    raw = {
+        "id": f"{WS}/jobs/sweep-1",
+        "name": "sweep-1",
+        "properties": {
+            "jobType": "Sweep",
+            "environmentVariables": {"A": "1"},
+            "trial": {"command": "python train.py", "environmentVariables": {"MLFLOW_TRACKING_TOKEN": "x"}},
+        },
+    }
+    _, env = job_from_json(raw, WS)
+    assert env == {"A": "1", "MLFLOW_TRACKING_TOKEN": "x"}

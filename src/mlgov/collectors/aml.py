@@ -265,33 +265,14 @@ def _assigned_user(compute: Any) -> str | None:
 # Jobs
 
 
-def job_from_entity(job: Any, workspace_id: str) -> tuple[AmlJob, dict[str, Any]]:
-    """An `AmlJob` record and the job's environment variables, from an azure-ai-ml job entity."""
-    name = str(getattr(job, "name", "") or "")
-    resource_id = _str(getattr(job, "id", None)) or f"{workspace_id}/jobs/{name}"
-    created = getattr(job, "creation_context", None)
-    properties = _properties(getattr(job, "properties", None))
-    record = AmlJob(
-        resource_id=resource_id,
-        name=name,
-        experiment=_str(getattr(job, "experiment_name", None)) or "Default",
-        job_type=(_enum_text(getattr(job, "type", None)) or "").lower() or None,
-        status=_enum_text(getattr(job, "status", None)),
-        created_at=_datetime(getattr(created, "created_at", None)),
-        modified_at=_datetime(getattr(created, "last_modified_at", None)),
-        compute_id=compute_id(_str(getattr(job, "compute", None)), workspace_id),
-        **_git(properties),
-    )
-    return record, _entity_env(job)
-
-
 def job_from_json(raw: Mapping[str, Any], workspace_id: str) -> tuple[AmlJob, dict[str, Any]]:
-    """An `AmlJob` record and environment variables from a job's ARM JSON."""
+    """An `AmlJob` record and environment variables from a job's ARM JSON (a sweep job's trial
+    environment included)."""
     props = _dict(raw.get("properties"))
     system = _dict(raw.get("systemData"))
     name = _str(raw.get("name")) or ""
     properties = _dict(props.get("properties"))
-    env = _dict(props.get("environmentVariables"))
+    env = {**_dict(props.get("environmentVariables")), **_dict(_dict(props.get("trial")).get("environmentVariables"))}
     record = AmlJob(
         resource_id=_str(raw.get("id")) or f"{workspace_id}/jobs/{name}",
         name=name,
@@ -345,23 +326,6 @@ def _scan_git(job: AmlJob, properties: Mapping[str, Any], secrets: list[SecretSi
                     token=facts,
                 )
             )
-
-
-def _entity_env(job: Any) -> dict[str, Any]:
-    env: dict[str, Any] = {}
-    for source in (job, getattr(job, "trial", None)):
-        values = getattr(source, "environment_variables", None)
-        if isinstance(values, Mapping):
-            env.update(values)
-    return env
-
-
-def _with_archived(job: AmlJob, archived: bool) -> AmlJob:
-    if not archived:
-        return job
-    from dataclasses import replace
-
-    return replace(job, archived=True)
 
 
 def _scan_env(
@@ -462,4 +426,4 @@ def _datetime(value: Any) -> datetime | None:
     return None
 
 
-__all__ = ["collect_workspace", "compute_from_entity", "compute_id", "job_from_entity", "job_from_json"]
+__all__ = ["collect_workspace", "compute_from_entity", "compute_id", "job_from_json"]
