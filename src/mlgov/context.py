@@ -505,7 +505,10 @@ class AuditContext:
         }
         kwargs.update(self._databricks_auth_kwargs(target.auth, target))
         kwargs.update(self._databricks_overrides)
-        return WorkspaceClient(config=DbxConfig(**kwargs))
+        # Building the config sends a request (GET /.well-known/databricks-config): it takes a
+        # Databricks slot like any other request, so the family's limit holds from the first call.
+        with self.limit("databricks"):
+            return WorkspaceClient(config=DbxConfig(**kwargs))
 
     def _databricks_auth_kwargs(self, auth: DatabricksAuth, target: DatabricksTarget) -> dict[str, Any]:
         def secret(value: Any) -> str | None:

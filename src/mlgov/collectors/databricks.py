@@ -44,6 +44,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from mlgov.errors import CollectionError
 from mlgov.inventory import (
     ClusterSize,
     DatabricksWorkspace,
@@ -125,7 +126,7 @@ def collect_workspace(
     )
     try:
         client = ctx.databricks_client(target)
-    except ValueError as exc:
+    except (ValueError, CollectionError) as exc:
         # Config() raises ValueError when the auth settings cannot produce a credential.
         status = ScopeStatus(
             scope_id=target.resource_id,
